@@ -1,0 +1,36 @@
+# The two set-up commands: `make run` and `make test`. Nothing else needs to be installed by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint check install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Installs, migrates, loads demo data the first time, starts web + worker + scheduler on :8000.
+run: install
+	$(BIN)/regulars run
+
+# Everything CI checks on one database (set DATABASE_URL for PostgreSQL).
+test: install check
+	$(BIN)/python -m pytest
+
+check: install
+	$(BIN)/regulars check --fail-level WARNING
+	$(BIN)/regulars makemigrations --check --dry-run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy regulars config
+
+clean:
+	rm -rf $(VENV) var/test-*

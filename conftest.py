@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regulars.core.testing import Cast, build_cast
+
+
+@pytest.fixture(autouse=True)
+def _attachments_in_tmp(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
+    settings.ATTACHMENT_ROOT = tmp_path / "attachments"  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    return build_cast()

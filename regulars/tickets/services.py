@@ -1,0 +1,561 @@
+"""Writes for tickets and messages: every change in one transaction, with history and audit."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from regulars.accounts.models import Role, Team, User
+from regulars.accounts.services import record_audit
+from regulars.core import events
+from regulars.core.custom_fields import clean_custom_fields, merge_custom_fields
+from regulars.core.errors import Conflict, Forbidden, ValidationFailed
+from regulars.core.html import html_to_text, sanitise_html, text_to_html
+from regulars.core.models import SearchDocument
+from regulars.core.search import index_document
+from regulars.customers.models import Customer
+from regulars.customers.selectors import customer_of
+from regulars.tickets.attachments import Upload, safe_filename, store_blob
+from regulars.tickets.models import (
+    Attachment,
+    Channel,
+    Message,
+    Priority,
+    Status,
+    StatusCategory,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketType,
+)
+from regulars.tickets.selectors import visible_tickets
+
+MAX_SUBJECT = 250
+MAX_BODY = 200_000
+MAX_TAGS = 50
+_TAG_OK = re.compile(r"^[a-z0-9][a-z0-9_\-:.]{0,63}$")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def next_ticket_number() -> int:
+    """A new human-friendly ticket number.
+
+    PostgreSQL: a sequence, so concurrent writers never wait on each other. SQLite: writers are
+    already serialised by the IMMEDIATE write lock, so MAX+1 inside the transaction is safe.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('tickets_ticket_number_seq')")
+            return int(cursor.fetchone()[0])
+    current = Ticket.objects.aggregate(m=Max("number"))["m"]
+    return int(current or 1000) + 1
+
+
+def default_status(category: str) -> Status:
+    status = Status.objects.filter(category=category, is_default=True).first()
+    if status is None:
+        raise Conflict(
+            f"No default status for {category}; an admin must define one.", code="no_default_status"
+        )
+    return status
+
+
+def normalise_tags(tags: Iterable[str]) -> list[str]:
+    cleaned = []
+    for raw in tags:
+        tag = raw.strip().lower().replace(" ", "-")
+        if not _TAG_OK.match(tag):
+            raise ValidationFailed(
+                f"{raw!r} is not a valid tag.", fields={"tags": "letters, digits, - _ : . only"}
+            )
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationFailed(f"At most {MAX_TAGS} tags.", fields={"tags": "too many"})
+    return cleaned
+
+
+def _tag_objects(names: list[str]) -> list[Tag]:
+    existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    missing = [Tag(name=n) for n in names if n not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
+    return [existing[n] for n in names]
+
+
+def _check_subject(subject: str) -> str:
+    subject = " ".join(subject.split())
+    if not subject:
+        raise ValidationFailed("A ticket needs a subject.", fields={"subject": "required"})
+    if len(subject) > MAX_SUBJECT:
+        raise ValidationFailed(
+            f"A subject is at most {MAX_SUBJECT} characters.", fields={"subject": "too long"}
+        )
+    return subject
+
+
+def _body(text: str, html: str | None) -> tuple[str, str]:
+    if html:
+        clean_html = sanitise_html(html)
+        text = text or html_to_text(clean_html)
+    else:
+        clean_html = text_to_html(text)
+    if not text.strip():
+        raise ValidationFailed("A message needs a body.", fields={"body": "required"})
+    if len(text) > MAX_BODY or len(clean_html) > 2 * MAX_BODY:
+        raise ValidationFailed(f"A message is at most {MAX_BODY} characters.", fields={"body": "too long"})
+    return text, clean_html
+
+
+def _check_assignee(assignee: User | None) -> None:
+    if assignee is not None and (assignee.role not in (Role.ADMIN, Role.AGENT) or not assignee.is_active):
+        raise ValidationFailed(
+            "Tickets can be assigned to active agents only.", fields={"assignee": "not an agent"}
+        )
+
+
+def _history(
+    ticket: Ticket, actor: User | None, action: str, field: str = "", old: Any = None, new: Any = None
+) -> None:
+    TicketEvent.objects.create(ticket=ticket, actor=actor, action=action, field=field, old=old, new=new)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, User | Team | Customer):
+        return value.public_id
+    if isinstance(value, Status):
+        return value.slug
+    return value
+
+
+def _index_ticket(ticket: Ticket) -> None:
+    index_document("ticket", ticket.pk, ticket.subject, ticket_id=ticket.pk, customer_id=ticket.requester_id)
+
+
+def _index_message(message: Message, requester_id: int) -> None:
+    kind = "message" if message.kind == Message.Kind.REPLY else "note"
+    index_document(kind, message.pk, message.body_text, ticket_id=message.ticket_id, customer_id=requester_id)
+
+
+def _attach(message: Message, uploads: Sequence[Upload]) -> list[Attachment]:
+    rows = []
+    for upload in uploads:
+        blob = store_blob(upload.data)
+        rows.append(
+            Attachment(
+                message=message,
+                blob=blob,
+                filename=safe_filename(upload.filename),
+                content_type=(upload.content_type or "application/octet-stream")[:120],
+                is_inline=upload.is_inline,
+            )
+        )
+    return Attachment.objects.bulk_create(rows)
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_ticket(
+    *,
+    subject: str,
+    body: str,
+    requester: Customer,
+    actor: User | None = None,
+    body_html: str | None = None,
+    channel: str = Channel.API,
+    priority: str | None = None,
+    priority_reason: str = "",
+    ticket_type: str = TicketType.QUESTION,
+    team: Team | None = None,
+    assignee: User | None = None,
+    tags: Iterable[str] = (),
+    custom_fields: dict[str, Any] | None = None,
+    attachments: Sequence[Upload] = (),
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """Open a ticket whose first message is the requester's request."""
+    subject = _check_subject(subject)
+    text, html = _body(body, body_html)
+    if channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {channel!r}.", fields={"channel": "invalid"})
+    if ticket_type not in TicketType.values:
+        raise ValidationFailed(f"Unknown type {ticket_type!r}.", fields={"ticket_type": "invalid"})
+    if priority is not None and priority not in Priority.values:
+        raise ValidationFailed(f"Unknown priority {priority!r}.", fields={"priority": "invalid"})
+    _check_assignee(assignee)
+    while requester.merged_into_id is not None:  # a merged customer's mail belongs to the survivor
+        requester = Customer.objects.get(pk=requester.merged_into_id)
+    tag_names = normalise_tags(tags)
+    cleaned_fields = clean_custom_fields("ticket", custom_fields or {}, partial=False)
+    now = timezone.now()
+    status = default_status(StatusCategory.OPEN if assignee else StatusCategory.NEW)
+    ticket = Ticket.objects.create(
+        number=next_ticket_number(),
+        subject=subject,
+        requester=requester,
+        organisation_id=requester.organisation_id,
+        status=status,
+        status_category=status.category,
+        priority=priority or Priority.NORMAL,
+        priority_reason=priority_reason or ("set when opened" if priority else "default"),
+        ticket_type=ticket_type,
+        channel=channel,
+        team=team,
+        assignee=assignee,
+        custom_fields=cleaned_fields,
+        follow_up_of=follow_up_of,
+        is_flagged=requester.is_blocked,
+        last_message_at=now,
+    )
+    if tag_names:
+        ticket.tags.set(_tag_objects(tag_names))
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.REPLY,
+        author_type=Message.AuthorType.CUSTOMER,
+        author_customer=requester,
+        channel=channel,
+        body_text=text,
+        body_html=html,
+        is_flagged=requester.is_blocked,
+    )
+    _attach(message, attachments)
+    _index_ticket(ticket)
+    _index_message(message, requester.pk)
+    _history(
+        ticket, actor, "created", new={"status": status.slug, "priority": ticket.priority, "channel": channel}
+    )
+    record_audit(
+        actor, "ticket.created", "ticket", str(ticket.number), channel=channel, requester=requester.public_id
+    )
+    events.emit(
+        "ticket.created",
+        ticket_id=ticket.pk,
+        message_id=message.pk,
+        # A blocked customer's ticket is kept as evidence but must not page or notify anyone.
+        notify=not requester.is_blocked,
+    )
+    return ticket
+
+
+# --- messages ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def post_message(
+    ticket: Ticket,
+    *,
+    author: User | None,
+    body: str,
+    public: bool,
+    body_html: str | None = None,
+    channel: str = Channel.API,
+    attachments: Sequence[Upload] = (),
+    as_customer: Customer | None = None,
+) -> Message:
+    """Add a public reply or an internal note.
+
+    ``author`` is the signed-in person (agent or customer). Channels that receive a customer's
+    message without a signed-in user pass ``author=None`` and ``as_customer``.
+    """
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=ticket.pk)
+    customer = as_customer
+    if author is not None and not author.is_agent:
+        customer = customer_of(author)
+        if customer is None or not visible_tickets(author).filter(pk=ticket.pk).exists():
+            raise Forbidden("You cannot write on this ticket.")
+    if author is not None and author.is_agent:
+        if public and author.role == Role.LIGHT_AGENT:
+            raise Forbidden("Light agents may only write internal notes.", code="light_agent_public_reply")
+        kind = Message.Kind.REPLY if public else Message.Kind.NOTE
+        author_type = Message.AuthorType.AGENT
+    elif customer is not None:
+        if not public:
+            raise Forbidden("Customers cannot write internal notes.", code="customer_note")
+        kind, author_type = Message.Kind.REPLY, Message.AuthorType.CUSTOMER
+    else:
+        raise Forbidden("A message needs an author.")
+    if ticket.merged_into_id is not None:
+        raise Conflict(
+            "This ticket was merged; write on the ticket it was merged into.", code="ticket_merged"
+        )
+    if ticket.status_category == StatusCategory.CLOSED:
+        raise Conflict("This ticket is closed; open a follow-up instead.", code="ticket_closed")
+    text, html = _body(body, body_html)
+    flagged = bool(customer is not None and customer.is_blocked)
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=kind,
+        author_type=author_type,
+        author_user=author if author is not None and author.is_agent else None,
+        author_customer=customer if author_type == Message.AuthorType.CUSTOMER else None,
+        channel=channel,
+        body_text=text,
+        body_html=html,
+        is_flagged=flagged,
+    )
+    _attach(message, attachments)
+    _index_message(message, ticket.requester_id)
+    changed = ["last_message_at", "updated_at"]
+    ticket.last_message_at = message.created_at
+    new_category = _status_after_message(ticket, kind, author_type)
+    if new_category is not None:
+        old_status = ticket.status
+        ticket.status = default_status(new_category)
+        ticket.status_category = new_category
+        ticket.solved_at = None
+        changed += ["status", "status_category", "solved_at"]
+        _history(ticket, author, "status_changed", "status", old_status.slug, ticket.status.slug)
+    ticket.save(update_fields=changed)
+    _history(ticket, author, "message_added", kind, None, message.public_id)
+    record_audit(author, f"ticket.{kind}_added", "ticket", str(ticket.number), message=message.public_id)
+    events.emit(
+        "message.created",
+        ticket_id=ticket.pk,
+        message_id=message.pk,
+        kind=kind,
+        author_type=author_type,
+        notify=not flagged,
+    )
+    return message
+
+
+def _status_after_message(ticket: Ticket, kind: str, author_type: str) -> str | None:
+    """The usual help-desk flow: an agent's first public answer opens a new ticket; a customer's
+    reply reopens a ticket that was waiting on them or already solved."""
+    category = ticket.status_category
+    if kind != Message.Kind.REPLY:
+        return None
+    if author_type == Message.AuthorType.AGENT and category == StatusCategory.NEW:
+        return StatusCategory.OPEN
+    if author_type == Message.AuthorType.CUSTOMER and category in (
+        StatusCategory.PENDING,
+        StatusCategory.SOLVED,
+    ):
+        return StatusCategory.OPEN
+    return None
+
+
+# --- changes -------------------------------------------------------------------------------
+
+AGENT_FIELDS = frozenset(
+    {"subject", "status", "priority", "priority_reason", "ticket_type", "team", "assignee", "tags", "custom_fields",
+     "collaborators", "requester"}
+)  # fmt: skip
+CUSTOMER_FIELDS = frozenset({"status"})
+
+
+@transaction.atomic
+def update_ticket(ticket: Ticket, *, actor: User, **changes: Any) -> Ticket:
+    """Apply field changes, recording each in the ticket's history.
+
+    Agents change any field; light agents none; a customer may only mark their ticket solved.
+    A priority change needs a reason, so every ticket can say why it has its priority.
+    """
+    unknown = set(changes) - AGENT_FIELDS
+    if unknown:
+        raise ValidationFailed("Unknown fields.", fields={k: "unknown" for k in sorted(unknown)})
+    if actor.role == Role.LIGHT_AGENT:
+        raise Forbidden(
+            "Light agents cannot change tickets; add an internal note instead.", code="light_agent_update"
+        )
+    customer_may = set(changes) <= CUSTOMER_FIELDS and (
+        "status" not in changes or changes["status"].category == StatusCategory.SOLVED
+    )
+    if not actor.is_agent and not customer_may:
+        raise Forbidden("Customers may only mark their ticket solved.", code="customer_update")
+    if not visible_tickets(actor).filter(pk=ticket.pk).exists():
+        raise Forbidden("You cannot change this ticket.")
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("status", "team", "assignee", "requester")
+        .get(pk=ticket.pk)
+    )
+    if ticket.status_category == StatusCategory.CLOSED:
+        raise Conflict("Closed tickets cannot change; open a follow-up instead.", code="ticket_closed")
+
+    update_fields: list[str] = []
+
+    def change(field: str, new: Any, *, column: str | None = None) -> None:
+        old = getattr(ticket, field)
+        if old == new:
+            return
+        setattr(ticket, field, new)
+        update_fields.append(column or field)
+        _history(ticket, actor, f"{field}_changed", field, _plain(old), _plain(new))
+
+    if "subject" in changes:
+        change("subject", _check_subject(changes["subject"]))
+    if "ticket_type" in changes:
+        if changes["ticket_type"] not in TicketType.values:
+            raise ValidationFailed("Unknown type.", fields={"ticket_type": "invalid"})
+        change("ticket_type", changes["ticket_type"])
+    if "priority" in changes and changes["priority"] != ticket.priority:
+        if changes["priority"] not in Priority.values:
+            raise ValidationFailed("Unknown priority.", fields={"priority": "invalid"})
+        reason = (changes.get("priority_reason") or "").strip()
+        if not reason:
+            raise ValidationFailed("Say why the priority changes.", fields={"priority_reason": "required"})
+        change("priority", changes["priority"])
+        change("priority_reason", f"{reason} ({actor.name or actor.email})")
+    if "team" in changes:
+        change("team", changes["team"])
+    if "assignee" in changes:
+        _check_assignee(changes["assignee"])
+        change("assignee", changes["assignee"])
+    if "requester" in changes:
+        requester = changes["requester"]
+        change("requester", requester)
+        ticket.organisation_id = requester.organisation_id
+        update_fields.append("organisation")
+    if "status" in changes:
+        status: Status = changes["status"]
+        if status.pk != ticket.status_id:
+            change("status", status)
+            ticket.status_category = status.category
+            now = timezone.now()
+            ticket.solved_at = (
+                now if status.category in (StatusCategory.SOLVED, StatusCategory.CLOSED) else None
+            )
+            ticket.closed_at = now if status.category == StatusCategory.CLOSED else None
+            update_fields += ["status_category", "solved_at", "closed_at"]
+    if "custom_fields" in changes:
+        cleaned = clean_custom_fields("ticket", changes["custom_fields"] or {})
+        change("custom_fields", merge_custom_fields(ticket.custom_fields, cleaned))
+    if "tags" in changes:
+        names = normalise_tags(changes["tags"])
+        old_names = sorted(ticket.tags.values_list("name", flat=True))
+        if sorted(names) != old_names:
+            ticket.tags.set(_tag_objects(names))
+            _history(ticket, actor, "tags_changed", "tags", old_names, sorted(names))
+            update_fields.append("updated_at")
+    if "collaborators" in changes:
+        people = list(changes["collaborators"])
+        if any(not p.is_agent for p in people):
+            raise ValidationFailed("Collaborators must be agents.", fields={"collaborators": "not an agent"})
+        old_ids = sorted(ticket.collaborators.values_list("public_id", flat=True))
+        new_ids = sorted(p.public_id for p in people)
+        if old_ids != new_ids:
+            ticket.collaborators.set(people)
+            _history(ticket, actor, "collaborators_changed", "collaborators", old_ids, new_ids)
+            update_fields.append("updated_at")
+
+    if update_fields:
+        ticket.save(update_fields=sorted({*update_fields, "updated_at"}))
+        if "subject" in update_fields or "requester" in update_fields:
+            _index_ticket(ticket)
+        record_audit(actor, "ticket.updated", "ticket", str(ticket.number), fields=sorted(set(update_fields)))
+        events.emit("ticket.updated", ticket_id=ticket.pk, fields=sorted(set(update_fields)))
+    return ticket
+
+
+@transaction.atomic
+def merge_tickets(source: Ticket, target: Ticket, *, actor: User) -> Ticket:
+    """Fold ``source`` into ``target``: its conversation moves, and ``source`` is closed with a
+    link to ``target``, so nothing is lost and old links still lead somewhere."""
+    if not actor.is_agent or actor.role == Role.LIGHT_AGENT:
+        raise Forbidden("Only agents can merge tickets.")
+    visible = visible_tickets(actor)
+    if not visible.filter(pk=source.pk).exists() or not visible.filter(pk=target.pk).exists():
+        raise Forbidden("You cannot merge these tickets.")
+    if source.pk == target.pk:
+        raise ValidationFailed("A ticket cannot be merged into itself.", code="same_ticket")
+    locked = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+    }
+    source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise Conflict("One of these tickets was already merged.", code="already_merged")
+    if target.status_category == StatusCategory.CLOSED:
+        raise Conflict("Cannot merge into a closed ticket.", code="ticket_closed")
+    moved_ids = list(source.messages.values_list("pk", flat=True))
+    source.messages.update(ticket=target)
+    SearchDocument.objects.filter(kind__in=["message", "note"], object_id__in=moved_ids).update(
+        ticket_id=target.pk
+    )
+    target.tags.add(*source.tags.all())
+    if source.requester_id != target.requester_id:
+        # The other requester keeps being answered: their identity stays visible on the target.
+        _history(target, actor, "requester_merged", "requester", None, source.requester.public_id)
+    closed = default_status(StatusCategory.CLOSED)
+    now = timezone.now()
+    old_status = source.status.slug
+    source.merged_into = target
+    source.status = closed
+    source.status_category = closed.category
+    source.closed_at = now
+    source.solved_at = source.solved_at or now
+    source.save(
+        update_fields=["merged_into", "status", "status_category", "closed_at", "solved_at", "updated_at"]
+    )
+    target.save(update_fields=["updated_at"])
+    _history(source, actor, "merged_into", "status", old_status, {"ticket": target.number})
+    _history(target, actor, "merged_from", "", None, {"ticket": source.number, "messages": len(moved_ids)})
+    Message.objects.create(
+        ticket=target,
+        kind=Message.Kind.EVENT,
+        author_type=Message.AuthorType.SYSTEM,
+        body_text=f"Ticket #{source.number} was merged into this ticket.",
+        body_html=text_to_html(f"Ticket #{source.number} was merged into this ticket."),
+    )
+    record_audit(
+        actor, "ticket.merged", "ticket", str(target.number), source=source.number, messages=len(moved_ids)
+    )
+    events.emit("ticket.merged", source_id=source.pk, target_id=target.pk)
+    return target
+
+
+@transaction.atomic
+def open_follow_up(previous: Ticket, *, actor: User | None, body: str, subject: str | None = None) -> Ticket:
+    """A new ticket linked to a closed one, for when the customer writes again."""
+    if previous.status_category != StatusCategory.CLOSED:
+        raise Conflict(
+            "Only closed tickets get follow-ups; reply on the ticket instead.", code="ticket_not_closed"
+        )
+    ticket = open_ticket(
+        subject=subject or previous.subject,
+        body=body,
+        requester=previous.requester,
+        actor=actor,
+        channel=previous.channel,
+        priority=previous.priority,
+        priority_reason="follow-up keeps the priority of the ticket it follows",
+        ticket_type=previous.ticket_type,
+        team=previous.team,
+        tags=list(previous.tags.values_list("name", flat=True)),
+        follow_up_of=previous,
+    )
+    _history(previous, actor, "follow_up_opened", "", None, {"ticket": ticket.number})
+    return ticket
+
+
+def move_tickets_of_merged_customer(
+    sender: Any, *, source: Customer, target: Customer, actor: User | None, **_: Any
+) -> None:
+    """Receiver of ``customers_merged``: runs inside the merge's transaction."""
+    ticket_ids = list(Ticket.objects.filter(requester=source).values_list("pk", flat=True))
+    Ticket.objects.filter(pk__in=ticket_ids).update(requester=target, organisation_id=target.organisation_id)
+    Message.objects.filter(author_customer=source).update(author_customer=target)
+    SearchDocument.objects.filter(customer_id=source.pk).exclude(kind="customer").update(
+        customer_id=target.pk
+    )
+    TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(
+                ticket_id=pk, actor=actor, action="requester_changed", field="requester",
+                old=source.public_id, new=target.public_id,
+            )
+            for pk in ticket_ids
+        ]
+    )  # fmt: skip
