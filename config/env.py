@@ -96,5 +96,4 @@ def sqlite_database(path: Path) -> dict[str, Any]:
                 "PRAGMA temp_store=MEMORY;"
             ),
         },
-        "TEST": {"NAME": str(path.parent / f"test-{path.stem}.sqlite3")},
     }

@@ -1,5 +1,4 @@
 """The fixed cast of test people, built through the same services as real data.
-# ruff: noqa: S106  (the fixed test cast has fixed test passwords)
 
 alice: admin. bob: agent in Support. charlie: light agent in Support. dave: agent who sees only
 his teams' tickets (Billing). carol and erin: customers with portal logins, in different

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from regulars.accounts.models import User
 from regulars.core.errors import NotFound
+from regulars.core.search import search
 from regulars.customers.models import Customer, Organisation
 
 
@@ -46,3 +47,12 @@ def get_organisation(viewer: User, public_id: str) -> Organisation:
     if org is None:
         raise NotFound("No such organisation.")
     return org
+
+
+def search_customers(viewer: User, q: str, *, limit: int = 25) -> list[Customer]:
+    """Customers whose name, organisation or identities match ``q``. Agents only."""
+    if not viewer.is_agent:
+        return []
+    ids = [hit.object_id for hit in search(q, kinds=["customer"], limit=limit)]
+    found = {c.pk: c for c in visible_customers(viewer).filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
