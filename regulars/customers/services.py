@@ -291,14 +291,15 @@ def merge_customers(source: Customer, target: Customer, *, actor: User | None = 
     """Fold ``source`` into ``target``: identities, tickets and history move; nothing is lost."""
     if source.pk == target.pk:
         raise ValidationFailed("A customer cannot be merged into itself.", code="same_customer")
-    if source.merged_into_id is not None or target.merged_into_id is not None:
-        raise Conflict("One of these customers was already merged.", code="already_merged")
+    # Decide on the locked rows, not on whatever copies the caller holds.
     # Lock both rows in a stable order so two concurrent merges cannot cross.
     locked = {
         c.pk: c
         for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
     }
     source, target = locked[source.pk], locked[target.pk]
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise Conflict("One of these customers was already merged.", code="already_merged")
     moved = list(source.identities.values_list("kind", "value"))
     source.identities.update(customer=target, is_primary=False)
     if target.organisation_id is None and source.organisation_id is not None:

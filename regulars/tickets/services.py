@@ -193,6 +193,7 @@ def open_ticket(
     if priority is not None and priority not in Priority.values:
         raise ValidationFailed(f"Unknown priority {priority!r}.", fields={"priority": "invalid"})
     _check_assignee(assignee)
+    requester = Customer.objects.get(pk=requester.pk)
     while requester.merged_into_id is not None:  # a merged customer's mail belongs to the survivor
         requester = Customer.objects.get(pk=requester.merged_into_id)
     tag_names = normalise_tags(tags)
@@ -519,6 +520,7 @@ def merge_tickets(source: Ticket, target: Ticket, *, actor: User) -> Ticket:
 @transaction.atomic
 def open_follow_up(previous: Ticket, *, actor: User | None, body: str, subject: str | None = None) -> Ticket:
     """A new ticket linked to a closed one, for when the customer writes again."""
+    previous = Ticket.objects.select_related("requester", "team").get(pk=previous.pk)
     if previous.status_category != StatusCategory.CLOSED:
         raise Conflict(
             "Only closed tickets get follow-ups; reply on the ticket instead.", code="ticket_not_closed"

@@ -1,0 +1,55 @@
+"""Search runs on whichever database is configured (the suite runs on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from regulars.core.search import fts5_expression, query_terms, search
+from regulars.core.testing import Cast
+from regulars.customers.selectors import search_customers
+from regulars.tickets.selectors import search_tickets
+from regulars.tickets.services import open_ticket, post_message, update_ticket
+
+
+def test_it_finds_tickets_by_subject_and_by_words_in_the_conversation(cast: Cast) -> None:
+    invoice = open_ticket(subject="Invoice was charged twice", body="please help", requester=cast.carol)
+    login = open_ticket(
+        subject="Cannot sign in", body="password reset mail never arrives", requester=cast.erin
+    )
+    post_message(login, author=cast.bob, body="Check the spam folder for the reset mail", public=True)
+    assert [t.number for t in search_tickets(cast.bob, "invoice")] == [invoice.number]
+    assert [t.number for t in search_tickets(cast.bob, "spam folder")] == [login.number]
+    assert search_tickets(cast.bob, "nonexistentword") == []
+
+
+def test_it_matches_word_forms(cast: Cast) -> None:
+    ticket = open_ticket(subject="Refunds are slow", body="waiting", requester=cast.carol)
+    assert [t.number for t in search_tickets(cast.bob, "refund")] == [ticket.number]
+
+
+def test_it_sees_changes_immediately_because_the_index_is_written_with_the_data(cast: Cast) -> None:
+    ticket = open_ticket(subject="Old words", body="b", requester=cast.carol)
+    update_ticket(ticket, actor=cast.bob, subject="Fresh wording about kangaroos")
+    assert [t.number for t in search_tickets(cast.bob, "kangaroos")] == [ticket.number]
+    assert search_tickets(cast.bob, "Old words") == []
+
+
+def test_it_finds_customers_by_name_organisation_and_identity(cast: Cast) -> None:
+    assert search_customers(cast.bob, "carol@acme.example") == [cast.carol]
+    assert search_customers(cast.bob, "Globex") == [cast.erin]
+    assert search_customers(cast.carol_user, "Globex") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', "AND OR NOT", "NEAR(a b)", "col:value", "*", "a\"b'c", "((", "-", "' OR 1=1 --", "über*", "\\"],
+)
+def test_it_never_fails_on_what_people_type(cast: Cast, query: str) -> None:
+    open_ticket(subject="Anything AND everything", body="b", requester=cast.carol)
+    search_tickets(cast.bob, query)  # must not raise
+    assert isinstance(search(query, kinds=["ticket"]), list)
+
+
+def test_it_quotes_every_term_for_fts5() -> None:
+    assert query_terms("  a  --  b ") == ["a", "b"]
+    assert fts5_expression(['say"hi', "NEAR"]) == '"say""hi" "NEAR"'
