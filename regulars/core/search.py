@@ -60,17 +60,17 @@ def search(q: str, *, kinds: list[str], limit: int = 200) -> list[Hit]:
     placeholders = ", ".join(["%s"] * len(kinds))
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT d.kind, d.object_id, d.ticket_id, d.customer_id "
+            "SELECT d.kind, d.object_id, d.ticket_id, d.customer_id "  # noqa: S608 (only %s placeholders are interpolated)
             "FROM core_searchdocument d, websearch_to_tsquery('english', %s) query "
-            f"WHERE d.search_vector @@ query AND d.kind IN ({placeholders}) "  # noqa: S608 (placeholders only)
+            f"WHERE d.search_vector @@ query AND d.kind IN ({placeholders}) "
             "ORDER BY ts_rank(d.search_vector, query) DESC, d.id DESC LIMIT %s"
         )
-        params: list[object] = [" ".join(terms), *kinds, limit]
+        params: list[str | int] = [" ".join(terms), *kinds, limit]
     else:
         sql = (
-            "SELECT d.kind, d.object_id, d.ticket_id, d.customer_id "
+            "SELECT d.kind, d.object_id, d.ticket_id, d.customer_id "  # noqa: S608 (only %s placeholders are interpolated)
             "FROM core_search_fts f JOIN core_searchdocument d ON d.id = f.rowid "
-            f"WHERE core_search_fts MATCH %s AND d.kind IN ({placeholders}) "  # noqa: S608 (placeholders only)
+            f"WHERE core_search_fts MATCH %s AND d.kind IN ({placeholders}) "
             "ORDER BY f.rank LIMIT %s"
         )
         params = [fts5_expression(terms), *kinds, limit]

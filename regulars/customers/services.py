@@ -145,17 +145,12 @@ def create_customer(
         custom_fields=clean_custom_fields("customer", custom_fields or {}, partial=False),
     )
     seen_kinds: set[str] = set()
-    Identity.objects.bulk_create(
-        [
-            Identity(
-                customer=customer,
-                kind=kind,
-                value=value,
-                is_primary=kind not in seen_kinds and not seen_kinds.add(kind),
-            )  # type: ignore[func-returns-value]
-            for kind, value in normalised
-        ]
-    )
+    rows = []
+    for kind, value in normalised:
+        # The first identity of each kind is the one we write to.
+        rows.append(Identity(customer=customer, kind=kind, value=value, is_primary=kind not in seen_kinds))
+        seen_kinds.add(kind)
+    Identity.objects.bulk_create(rows)
     _reindex_customer(customer)
     record_audit(
         actor, "customer.created", "customer", customer.public_id, identities=[v for _, v in normalised]
