@@ -56,6 +56,6 @@ def test_it_never_imports_against_the_dependency_direction() -> None:
             continue
         for other in imported_contexts(path):
             same_level_peer = LAYERS[other] == LAYERS[context] and other != context
-            if LAYERS[other] > LAYERS[context] or same_level_peer and LAYERS[context] < 9:
+            if LAYERS[other] > LAYERS[context] or (same_level_peer and LAYERS[context] < 9):
                 offences.append(f"{path.relative_to(ROOT)} imports regulars.{other}")
     assert offences == []
