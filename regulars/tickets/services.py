@@ -561,3 +561,35 @@ def move_tickets_of_merged_customer(
             for pk in ticket_ids
         ]
     )  # fmt: skip
+
+
+@transaction.atomic
+def apply_priority(ticket: Ticket, *, priority: str, reason: str, actor: User | None = None) -> Ticket:
+    """Set priority with its reason on behalf of a rule (the priority policy), not a person.
+
+    Callers are system code that already decided the change is allowed; agents go through
+    ``update_ticket``, which checks their permission.
+    """
+    if priority not in Priority.values:
+        raise ValidationFailed("Unknown priority.", fields={"priority": "invalid"})
+    if not reason.strip():
+        raise ValidationFailed("A priority needs its reason.", fields={"priority_reason": "required"})
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    if ticket.priority == priority and ticket.priority_reason == reason:
+        return ticket
+    old = {"priority": ticket.priority, "reason": ticket.priority_reason}
+    ticket.priority, ticket.priority_reason = priority, reason[:500]
+    ticket.save(update_fields=["priority", "priority_reason", "updated_at"])
+    _history(
+        ticket,
+        actor,
+        "priority_changed",
+        "priority",
+        old,
+        {"priority": priority, "reason": ticket.priority_reason},
+    )
+    record_audit(
+        actor, "ticket.priority_applied", "ticket", str(ticket.number), priority=priority, reason=reason
+    )
+    events.emit("ticket.updated", ticket_id=ticket.pk, fields=["priority", "priority_reason"])
+    return ticket

@@ -75,3 +75,15 @@ def test_it_refuses_assigning_to_a_customer_or_light_agent(cast: Cast) -> None:
     for person in (cast.carol_user, cast.charlie):
         with pytest.raises(ValidationFailed):
             update_ticket(ticket, actor=cast.bob, assignee=person)
+
+
+def test_it_lets_a_rule_set_priority_with_its_reason_and_history(cast: Cast) -> None:
+    from regulars.tickets.services import apply_priority
+
+    ticket = open_ticket(subject="Outage", body="down", requester=cast.carol)
+    ticket = apply_priority(ticket, priority="urgent", reason="severity: outage words; impact: 12 customers")
+    assert ticket.priority == "urgent"
+    event = ticket.history.get(action="priority_changed")
+    assert event.actor is None and event.new["reason"].startswith("severity")
+    with pytest.raises(ValidationFailed):
+        apply_priority(ticket, priority="urgent", reason=" ")
