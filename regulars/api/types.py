@@ -1,0 +1,50 @@
+"""Input types shared by every endpoint: text that the database can store, and bounded ids.
+
+PostgreSQL refuses NUL bytes in text and lone surrogates cannot be encoded at all, so both are
+refused here with a 422 rather than failing as a 500 deep inside a query.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+MAX_BIGINT = 2**63 - 1
+MAX_JSON_DEPTH = 8
+
+
+def _printable_storage(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must not contain unpaired surrogates")
+    return value
+
+
+def _clean_json(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError("nested too deeply")
+    if isinstance(value, str):
+        return _printable_storage(value)
+    if isinstance(value, dict):
+        return {_printable_storage(str(k)): _clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_json(v, depth + 1) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_BIGINT:
+        raise ValueError("number out of range")
+    return value
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = _clean_json(value)
+    return cleaned
+
+
+# Free text (bodies, notes, names). Length limits are set per field where the text is used.
+Text = Annotated[str, AfterValidator(_printable_storage)]
+ShortText = Annotated[str, StringConstraints(max_length=250), AfterValidator(_printable_storage)]
+# Public ids such as cus_01h..., team_01h...: short and URL-safe.
+PublicId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z]+_[0-9a-z]+$")]
+TicketNumber = Annotated[int, Field(ge=1, le=MAX_BIGINT)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
