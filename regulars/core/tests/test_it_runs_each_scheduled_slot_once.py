@@ -18,6 +18,14 @@ JOB = "core.prune_scheduled_runs"  # cron "17 3 * * *"
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def only_the_core_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other contexts register their own jobs; these tests speak about one job only."""
+    from regulars.core import scheduling
+
+    monkeypatch.setattr(scheduling, "_jobs", {JOB: scheduling._jobs[JOB]})
+
+
 def enqueued() -> int:
     return DBTaskResult.objects.filter(task_path__endswith="prune_scheduled_runs").count()
 
