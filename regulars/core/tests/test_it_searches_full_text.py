@@ -53,3 +53,19 @@ def test_it_never_fails_on_what_people_type(cast: Cast, query: str) -> None:
 def test_it_quotes_every_term_for_fts5() -> None:
     assert query_terms("  a  --  b ") == ["a", "b"]
     assert fts5_expression(['say"hi', "NEAR"]) == '"say""hi" "NEAR"'
+
+
+def test_it_ranks_among_the_newest_matches_so_common_words_stay_fast(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regulars.core import search as search_module
+
+    monkeypatch.setattr(search_module, "CANDIDATES", 2)
+    monkeypatch.setattr(search_module, "PG_WINDOWS", (1, None))
+    oldest = open_ticket(subject="Wombat one", body="b", requester=cast.carol)
+    middle = open_ticket(subject="Wombat two", body="b", requester=cast.carol)
+    newest = open_ticket(subject="Wombat wombat three", body="b", requester=cast.carol)
+    found = [hit.object_id for hit in search("wombat", kinds=["ticket"], limit=2)]
+    assert set(found) == {middle.pk, newest.pk}
+    assert oldest.pk not in found
+    assert found[0] == newest.pk  # two mentions rank above one
