@@ -46,6 +46,10 @@ INSTALLED_APPS = [
     "regulars.accounts",
     "regulars.customers",
     "regulars.tickets",
+    # The priority policy reacts first, so SLA targets and paging see the assessed priority.
+    "regulars.sla.priority",
+    "regulars.sla",
+    "regulars.sla.oncall",
     "regulars.api",
     "regulars.demo",
 ]
@@ -89,6 +93,10 @@ DATABASES = {
         else sqlite_database(VAR_DIR / "regulars.sqlite3")
     )
 }
+
+# Background event handlers (core/events.py) run in the worker; tests run them after commit in
+# the same process so behaviour can be asserted without a worker.
+EVENT_HANDLERS_INLINE = env_bool("EVENT_HANDLERS_INLINE", TESTING)
 
 TASKS = {
     "default": {

@@ -28,3 +28,6 @@ install_error_handlers(api)
 
 for module in (tickets, customers, organisations, agents, tags, search):
     api.add_router("", module.router)
+api.add_router("", "regulars.api.oncall.router")
+api.add_router("", "regulars.api.priority.router")
+api.add_router("/sla", "regulars.api.sla.router")

@@ -83,6 +83,11 @@ ROWS = [
     ("put", "/teams/{team}/members", {"members": ["{bob}"]}, ADMIN),
     ("get", "/tags", None, AGENTS),
     ("get", "/search?q=printer", None, EVERYONE),
+    ("get", "/sla/priority/policy", None, AGENTS),
+    ("put", "/sla/priority/policy", {"value_modifier_enabled": False}, ADMIN),
+    ("get", "/sla/priority/tickets/{n}", None, AGENTS),
+    ("get", "/sla/reports/fairness", None, FULL),
+    ("get", "/sla/reports/fairness.csv", None, FULL),
 ]
 
 
