@@ -34,7 +34,9 @@ def open_urgent(cast: Cast, capture: Any, **kw: Any) -> Ticket:
     # Opened by an agent: a priority an agent chooses is theirs, so the priority policy (which
     # reacts first) keeps it rather than re-deriving it from the words.
     with capture(execute=True):
-        return open_ticket(subject="Site down", body="Nothing loads", requester=cast.carol, actor=cast.bob, **kw)
+        return open_ticket(
+            subject="Site down", body="Nothing loads", requester=cast.carol, actor=cast.bob, **kw
+        )
 
 
 def test_it_pages_the_on_call_person_for_an_urgent_ticket_on_saturday_night(
