@@ -13,7 +13,14 @@ from ninja import Path, Query, Router, Status
 from regulars.api.auth import require_full_agent, viewer
 from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
-from regulars.api.refs import agent_ref, customer_ref, identity_id, organisation_ref, parse_identity_id
+from regulars.api.refs import (
+    agent_ref,
+    customer_ref,
+    identity_id,
+    organisation_ref,
+    parse_identity_id,
+    team_ref,
+)
 from regulars.api.schemas import (
     BlockIn,
     CustomerIn,
@@ -60,6 +67,8 @@ def customer_out(customer: Customer) -> dict[str, Any]:
         "lifetime_value": str(customer.lifetime_value),
         "owner": customer.owner.public_id if customer.owner else None,
         "backup_owner": customer.backup_owner.public_id if customer.backup_owner else None,
+        "owner_team": customer.owner_team.public_id if customer.owner_team else None,
+        "backup_team": customer.backup_team.public_id if customer.backup_team else None,
         "time_zone": customer.time_zone,
         "language": customer.language,
         "custom_fields": customer.custom_fields,
@@ -72,9 +81,9 @@ def customer_out(customer: Customer) -> dict[str, Any]:
 
 
 def with_customer_relations(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.select_related("organisation", "plan", "owner", "backup_owner", "merged_into").prefetch_related(
-        _identities()
-    )
+    return qs.select_related(
+        "organisation", "plan", "owner", "backup_owner", "owner_team", "backup_team", "merged_into"
+    ).prefetch_related(_identities())
 
 
 def customers_out(customers: Iterable[Customer]) -> list[dict[str, Any]]:
@@ -125,6 +134,8 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[st
         lifetime_value=Decimal(payload.lifetime_value),
         owner=agent_ref(user, payload.owner, "owner"),
         backup_owner=agent_ref(user, payload.backup_owner, "backup_owner"),
+        owner_team=team_ref(user, payload.owner_team, "owner_team"),
+        backup_team=team_ref(user, payload.backup_team, "backup_team"),
         time_zone=payload.time_zone,
         language=payload.language,
         custom_fields=payload.custom_fields,
@@ -158,6 +169,9 @@ def change_customer(request: HttpRequest, customer_id: CustomerId, payload: Cust
         changes["owner"] = agent_ref(user, payload.owner, "owner")
     if "backup_owner" in sent:
         changes["backup_owner"] = agent_ref(user, payload.backup_owner, "backup_owner")
+    for field in ("owner_team", "backup_team"):
+        if field in sent:
+            changes[field] = team_ref(user, getattr(payload, field), field)
     services.update_customer(customer, actor=user, **changes)
     return _fresh(customer)
 

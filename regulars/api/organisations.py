@@ -11,7 +11,7 @@ from ninja import Path, Router, Status
 from regulars.api.auth import require_full_agent, viewer
 from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
-from regulars.api.refs import agent_ref
+from regulars.api.refs import agent_ref, team_ref
 from regulars.api.schemas import OrganisationIn, OrganisationOut, OrganisationPage, OrganisationPatch
 from regulars.core.errors import ValidationFailed
 from regulars.customers import services
@@ -31,6 +31,8 @@ def organisation_out(org: Organisation) -> dict[str, Any]:
         "plan": org.plan.public_id if org.plan else None,
         "owner": org.owner.public_id if org.owner else None,
         "backup_owner": org.backup_owner.public_id if org.backup_owner else None,
+        "owner_team": org.owner_team.public_id if org.owner_team else None,
+        "backup_team": org.backup_team.public_id if org.backup_team else None,
         "custom_fields": org.custom_fields,
         "created_at": org.created_at,
         "updated_at": org.updated_at,
@@ -38,7 +40,7 @@ def organisation_out(org: Organisation) -> dict[str, Any]:
 
 
 def _related(qs: QuerySet[Organisation]) -> QuerySet[Organisation]:
-    return qs.select_related("plan", "owner", "backup_owner")
+    return qs.select_related("plan", "owner", "backup_owner", "owner_team", "backup_team")
 
 
 @router.get("/organisations", response=responses({200: OrganisationPage}), summary="List organisations")
@@ -65,6 +67,8 @@ def create_organisation(request: HttpRequest, payload: OrganisationIn) -> Status
         domain=payload.domain or None,
         owner=agent_ref(user, payload.owner, "owner"),
         backup_owner=agent_ref(user, payload.backup_owner, "backup_owner"),
+        owner_team=team_ref(user, payload.owner_team, "owner_team"),
+        backup_team=team_ref(user, payload.backup_team, "backup_team"),
         custom_fields=payload.custom_fields,
         actor=user,
     )
@@ -103,5 +107,8 @@ def change_organisation(
         changes["owner"] = agent_ref(user, payload.owner, "owner")
     if "backup_owner" in sent:
         changes["backup_owner"] = agent_ref(user, payload.backup_owner, "backup_owner")
+    for field in ("owner_team", "backup_team"):
+        if field in sent:
+            changes[field] = team_ref(user, getattr(payload, field), field)
     services.update_organisation(org, actor=user, **changes)
     return organisation_out(_related(Organisation.objects.filter(pk=org.pk)).get())

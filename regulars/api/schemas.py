@@ -188,6 +188,8 @@ class CustomerIn(Schema):
     lifetime_value: Money = "0"
     owner: PublicId | None = None
     backup_owner: PublicId | None = None
+    owner_team: PublicId | None = None
+    backup_team: PublicId | None = None
     time_zone: TimeZone = "UTC"
     language: Language = "en"
     custom_fields: JsonObject = Field(default_factory=dict)
@@ -199,6 +201,8 @@ class CustomerPatch(Schema):
     lifetime_value: Money | None = None
     owner: PublicId | None = None
     backup_owner: PublicId | None = None
+    owner_team: PublicId | None = None
+    backup_team: PublicId | None = None
     time_zone: TimeZone | None = None
     language: Language | None = None
     notes: Annotated[Text, Field(max_length=10_000)] | None = None
@@ -213,6 +217,8 @@ class CustomerOut(Schema):
     lifetime_value: str
     owner: str | None
     backup_owner: str | None
+    owner_team: str | None
+    backup_team: str | None
     time_zone: str
     language: str
     custom_fields: dict[str, Any]
@@ -247,6 +253,8 @@ class OrganisationIn(Schema):
     domain: Domain | None = None
     owner: PublicId | None = None
     backup_owner: PublicId | None = None
+    owner_team: PublicId | None = None
+    backup_team: PublicId | None = None
     custom_fields: JsonObject = Field(default_factory=dict)
 
 
@@ -255,6 +263,8 @@ class OrganisationPatch(Schema):
     domain: Domain | None = None
     owner: PublicId | None = None
     backup_owner: PublicId | None = None
+    owner_team: PublicId | None = None
+    backup_team: PublicId | None = None
     notes: Annotated[Text, Field(max_length=10_000)] | None = None
     custom_fields: JsonObject | None = None
 
@@ -266,6 +276,8 @@ class OrganisationOut(Schema):
     plan: str | None
     owner: str | None
     backup_owner: str | None
+    owner_team: str | None
+    backup_team: str | None
     custom_fields: dict[str, Any]
     created_at: datetime
     updated_at: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from regulars.accounts.models import Team
 from regulars.core.ids import new_cus_id, new_org_id, new_plan_id
 from regulars.core.models import TimeStampedModel
 
@@ -28,7 +29,11 @@ class SupportPlan(TimeStampedModel):
 
 
 class Organisation(TimeStampedModel):
-    """A company or household whose people are customers. Names are not unique; domains are."""
+    """A company or household whose people are customers. Names are not unique; domains are.
+
+    The owner and backup (agents) and the owning team and its backup are who new tickets of the
+    organisation's people are routed to (see ``tickets.services.route_new_ticket``).
+    """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_org_id, editable=False)
     name = models.CharField(max_length=200)
@@ -40,6 +45,8 @@ class Organisation(TimeStampedModel):
     backup_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    owner_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    backup_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     notes = models.TextField(blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
 
@@ -68,6 +75,8 @@ class Customer(TimeStampedModel):
     backup_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    owner_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    backup_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     time_zone = models.CharField(max_length=64, default="UTC")
     language = models.CharField(max_length=16, default="en")
     notes = models.TextField(blank=True)

@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from regulars.accounts.models import User
+from regulars.accounts.models import Team, User
 from regulars.accounts.services import record_audit
 from regulars.core import events
 from regulars.core.custom_fields import clean_custom_fields, merge_custom_fields
@@ -80,6 +80,8 @@ def create_organisation(
     plan: SupportPlan | None = None,
     owner: User | None = None,
     backup_owner: User | None = None,
+    owner_team: Team | None = None,
+    backup_team: Team | None = None,
     custom_fields: dict[str, Any] | None = None,
     actor: User | None = None,
 ) -> Organisation:
@@ -96,6 +98,8 @@ def create_organisation(
         plan=plan,
         owner=owner,
         backup_owner=backup_owner,
+        owner_team=owner_team,
+        backup_team=backup_team,
         custom_fields=clean_custom_fields("organisation", custom_fields or {}, partial=False),
     )
     record_audit(actor, "organisation.created", "organisation", org.public_id, name=name)
@@ -121,6 +125,8 @@ def create_customer(
     lifetime_value: Decimal | int = 0,
     owner: User | None = None,
     backup_owner: User | None = None,
+    owner_team: Team | None = None,
+    backup_team: Team | None = None,
     time_zone: str = "UTC",
     language: str = "en",
     custom_fields: dict[str, Any] | None = None,
@@ -140,6 +146,8 @@ def create_customer(
         lifetime_value=Decimal(lifetime_value),
         owner=owner,
         backup_owner=backup_owner,
+        owner_team=owner_team,
+        backup_team=backup_team,
         time_zone=time_zone,
         language=language,
         custom_fields=clean_custom_fields("customer", custom_fields or {}, partial=False),
@@ -238,6 +246,8 @@ UPDATABLE_CUSTOMER_FIELDS = frozenset(
         "lifetime_value",
         "owner",
         "backup_owner",
+        "owner_team",
+        "backup_team",
         "time_zone",
         "language",
         "notes",
@@ -363,7 +373,17 @@ def unblock_customer(customer: Customer, *, reason: str = "", actor: User | None
 
 @transaction.atomic
 def update_organisation(org: Organisation, *, actor: User | None = None, **changes: Any) -> Organisation:
-    allowed = {"name", "domain", "plan", "owner", "backup_owner", "notes", "custom_fields"}
+    allowed = {
+        "name",
+        "domain",
+        "plan",
+        "owner",
+        "backup_owner",
+        "owner_team",
+        "backup_team",
+        "notes",
+        "custom_fields",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed("Unknown fields.", fields={k: "unknown" for k in unknown})

@@ -164,6 +164,39 @@ def _attach(message: Message, uploads: Sequence[Upload]) -> list[Attachment]:
 # --- opening -------------------------------------------------------------------------------
 
 
+def _active_agent(person: User | None) -> User | None:
+    if person is not None and person.is_active and person.role in (Role.ADMIN, Role.AGENT):
+        return person
+    return None
+
+
+def route_new_ticket(requester: Customer) -> tuple[Team | None, User | None, str]:
+    """Where a new ticket goes when nobody said: the chain of ownership that ends in a person.
+
+    Team: the customer's owning team, else its backup, else the organisation's owning team or its
+    backup. Assignee: only when the customer's plan includes a named contact (support plans decide
+    how much personal contact a customer gets): the customer's owner, else their backup, else the
+    organisation's owner, else its backup, skipping anyone deactivated or not a full agent.
+    """
+    org = requester.organisation
+    teams = [requester.owner_team, requester.backup_team]
+    people = [requester.owner, requester.backup_owner]
+    if org is not None:
+        teams += [org.owner_team, org.backup_team]
+        people += [org.owner, org.backup_owner]
+    team = next((t for t in teams if t is not None), None)
+    plan = requester.effective_plan
+    assignee = None
+    if plan is not None and plan.named_contact:
+        assignee = next((a for a in map(_active_agent, people) if a is not None), None)
+    reasons = []
+    if team is not None:
+        reasons.append(f"team {team.name} owns this customer")
+    if assignee is not None:
+        reasons.append(f"{assignee.name or assignee.email} is the named contact")
+    return team, assignee, "; ".join(reasons)
+
+
 @transaction.atomic
 def open_ticket(
     *,
@@ -193,9 +226,15 @@ def open_ticket(
     if priority is not None and priority not in Priority.values:
         raise ValidationFailed(f"Unknown priority {priority!r}.", fields={"priority": "invalid"})
     _check_assignee(assignee)
-    requester = Customer.objects.get(pk=requester.pk)
+    related = ("organisation", "plan", "organisation__plan", "owner", "backup_owner", "owner_team", "backup_team",
+               "organisation__owner", "organisation__backup_owner", "organisation__owner_team",
+               "organisation__backup_team")  # fmt: skip
+    requester = Customer.objects.select_related(*related).get(pk=requester.pk)
     while requester.merged_into_id is not None:  # a merged customer's mail belongs to the survivor
-        requester = Customer.objects.get(pk=requester.merged_into_id)
+        requester = Customer.objects.select_related(*related).get(pk=requester.merged_into_id)
+    routing = ""
+    if team is None and assignee is None:
+        team, assignee, routing = route_new_ticket(requester)
     tag_names = normalise_tags(tags)
     cleaned_fields = clean_custom_fields("ticket", custom_fields or {}, partial=False)
     now = timezone.now()
@@ -236,6 +275,11 @@ def open_ticket(
     _history(
         ticket, actor, "created", new={"status": status.slug, "priority": ticket.priority, "channel": channel}
     )
+    if routing:
+        _history(
+            ticket, actor, "routed", "assignee",
+            None, {"team": _plain(team), "assignee": _plain(assignee), "reason": routing},
+        )  # fmt: skip
     record_audit(
         actor, "ticket.created", "ticket", str(ticket.number), channel=channel, requester=requester.public_id
     )
