@@ -56,10 +56,11 @@ def fts5_expression(terms: list[str]) -> str:
 # common word ("refund") means reading hundreds of thousands of rows at a million tickets; the
 # newest matches are what a help desk searches for, and the query can always be narrowed.
 CANDIDATES = 500
-# PostgreSQL: look for candidates among the newest documents first, widening the window only when
-# it holds too few. GIN cannot return rows in id order, and ordering by the primary key lets the
-# planner walk the whole table backwards for a rare term, so the order uses ``id + 0``.
-PG_WINDOWS = (50_000, 400_000, 3_200_000, None)
+# PostgreSQL: candidates come first from the newest RECENT_WINDOW documents, scanned newest first
+# and stopping at CANDIDATES, which costs the same whatever the words (the planner misjudges
+# correlated words such as "password reset email" and would otherwise read tens of thousands of
+# rows). Only when that window holds too few matches does the GIN index search the older rest.
+RECENT_WINDOW = 50_000
 
 
 def search(q: str, *, kinds: list[str], limit: int = 200) -> list[Hit]:
@@ -110,20 +111,25 @@ def _search_postgresql(text: str, kinds: list[str], limit: int) -> list[Hit]:
     in_kinds = _kinds_sql(kinds)
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM core_searchdocument")
-        newest = int(cursor.fetchone()[0])
-        ids: list[int] = []
-        for window in PG_WINDOWS:
-            floor = newest - window if window is not None else 0
+        floor = int(cursor.fetchone()[0]) - RECENT_WINDOW
+        # OFFSET 0 keeps the window a subquery, so it is read through the primary key in order.
+        cursor.execute(
+            "SELECT r.id FROM (SELECT id, search_vector, kind FROM core_searchdocument "
+            "WHERE id > %s ORDER BY id DESC OFFSET 0) r "
+            f"WHERE r.search_vector @@ websearch_to_tsquery('english', %s) AND r.kind IN ({in_kinds}) "
+            "ORDER BY r.id DESC LIMIT %s",
+            [floor, text, *kinds, CANDIDATES],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) < limit and floor > 0:
+            # "id + 0" keeps the planner on the GIN index instead of walking the primary key.
             cursor.execute(
                 "SELECT d.id FROM core_searchdocument d "
                 f"WHERE d.search_vector @@ websearch_to_tsquery('english', %s) AND d.kind IN ({in_kinds}) "
-                "AND d.id > %s ORDER BY d.id + 0 DESC LIMIT %s",
-                [text, *kinds, floor, CANDIDATES],
+                "AND d.id + 0 <= %s ORDER BY d.id + 0 DESC LIMIT %s",
+                [text, *kinds, floor, CANDIDATES - len(ids)],
             )
-            ids = [row[0] for row in cursor.fetchall()]
-            # Enough to fill the page: widening further costs more than it improves the ranking.
-            if len(ids) >= limit or floor <= 0:
-                break
+            ids += [row[0] for row in cursor.fetchall()]
         if not ids:
             return []
         cursor.execute(

@@ -61,7 +61,7 @@ def test_it_ranks_among_the_newest_matches_so_common_words_stay_fast(
     from regulars.core import search as search_module
 
     monkeypatch.setattr(search_module, "CANDIDATES", 2)
-    monkeypatch.setattr(search_module, "PG_WINDOWS", (1, None))
+    monkeypatch.setattr(search_module, "RECENT_WINDOW", 1)  # PostgreSQL: exercise the older-rest path too
     oldest = open_ticket(subject="Wombat one", body="b", requester=cast.carol)
     middle = open_ticket(subject="Wombat two", body="b", requester=cast.carol)
     newest = open_ticket(subject="Wombat wombat three", body="b", requester=cast.carol)
