@@ -25,11 +25,21 @@ class Hit:
 
 
 def index_document(
-    kind: str, object_id: int, body: str, *, ticket_id: int | None = None, customer_id: int | None = None
+    kind: str,
+    object_id: int,
+    body: str,
+    *,
+    ticket_id: int | None = None,
+    customer_id: int | None = None,
+    new: bool = False,
 ) -> None:
-    updated = SearchDocument.objects.filter(kind=kind, object_id=object_id).update(
-        body=body, ticket_id=ticket_id, customer_id=customer_id
-    )
+    """Write the searchable text of one object. ``new=True`` (the object was just created, so it
+    has no document yet) skips the update attempt: one statement instead of two per write."""
+    updated = 0
+    if not new:
+        updated = SearchDocument.objects.filter(kind=kind, object_id=object_id).update(
+            body=body, ticket_id=ticket_id, customer_id=customer_id
+        )
     if not updated:
         SearchDocument.objects.create(
             kind=kind, object_id=object_id, body=body, ticket_id=ticket_id, customer_id=customer_id
