@@ -97,3 +97,28 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             ),
         },
     }
+
+
+def parse_email_url(url: str) -> dict[str, Any]:
+    """Turn ``smtp://[user:pw@]host[:port]`` (also ``smtps://`` and ``smtp+starttls://``) into the
+    outbound relay's settings. Anything else fails at start-up rather than at the first reply."""
+    parts = urlsplit(url)
+    security = {"smtp": "none", "smtps": "ssl", "smtp+starttls": "starttls"}.get(parts.scheme)
+    if security is None:
+        raise ImproperlyConfiguredEnv(
+            f"EMAIL_URL scheme {parts.scheme!r} is not supported (use smtp://, smtps:// or smtp+starttls://)"
+        )
+    if not parts.hostname:
+        raise ImproperlyConfiguredEnv(f"EMAIL_URL={url!r} names no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfiguredEnv(f"EMAIL_URL={url!r} has an invalid port") from None
+    return {
+        "HOST": parts.hostname,
+        "PORT": port or (465 if security == "ssl" else 25),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "SECURITY": security,
+        "TIMEOUT": 30,
+    }

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "regulars.accounts",
     "regulars.customers",
     "regulars.tickets",
+    "regulars.channels",
     # The priority policy reacts first, so SLA targets and paging see the assessed priority.
     "regulars.sla.priority",
     "regulars.sla",
@@ -153,3 +154,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING" if TESTING else "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Email channel --------------------------------------------------------------------------
+# The outbound relay every reply goes through; the inbound budgets keep one hostile message from
+# exhausting memory or CPU (anything over them is refused at SMTP time or quarantined, never lost).
+from config.env import parse_email_url  # noqa: E402
+
+EMAIL_RELAY = parse_email_url(env_str("EMAIL_URL", "smtp://127.0.0.1:25"))
+EMAIL_MAX_BYTES = env_int("EMAIL_MAX_BYTES", 35 * 1024 * 1024)
+EMAIL_MAX_PARTS = env_int("EMAIL_MAX_PARTS", 500)
+EMAIL_MAX_DEPTH = env_int("EMAIL_MAX_DEPTH", 10)
+EMAIL_ACKS_PER_SENDER_PER_HOUR = env_int("EMAIL_ACKS_PER_SENDER_PER_HOUR", 3)
+EMAIL_LOOP_ID = env_str("EMAIL_LOOP_ID", "regulars")

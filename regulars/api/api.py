@@ -31,3 +31,4 @@ for module in (tickets, customers, organisations, agents, tags, search):
 api.add_router("", "regulars.api.oncall.router")
 api.add_router("", "regulars.api.priority.router")
 api.add_router("/sla", "regulars.api.sla.router")
+api.add_router("", "regulars.api.channels.router")

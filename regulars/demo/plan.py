@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from regulars.demo import vocabulary as v
 
 DEMO_PASSWORD = "regulars-demo"  # noqa: S105 (a published demo credential, printed by the command)
+DEMO_INBOX_ADDRESS = "support@demo.regulars.test"
 ADMIN_EMAIL = "admin@demo.regulars.test"
 TEAMS = (
     ("Support", "First line: orders, shipping, returns and accounts."),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -85,3 +86,12 @@ def test_it_refuses_to_run_twice_unless_appending() -> None:
         build(seed=2, customers=10, tickets=10)
     call_command("demo", customers=10, tickets=10, seed=2, append=True)
     assert Ticket.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_it_sets_up_the_demo_support_inbox_every_time() -> None:
+    from regulars.channels.models import Inbox
+
+    call_command("demo", customers=5, tickets=3, seed=7, stdout=io.StringIO())
+    inbox = Inbox.objects.get(name="Demo support")
+    assert "support@demo.regulars.test" in inbox.addresses

@@ -7,8 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from regulars.channels.services import ensure_inbox
 from regulars.demo.builder import BULK_THRESHOLD, DemoDataExists, build
-from regulars.demo.plan import ADMIN_EMAIL, AGENTS, DEMO_PASSWORD
+from regulars.demo.plan import ADMIN_EMAIL, AGENTS, DEMO_INBOX_ADDRESS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):
@@ -46,6 +47,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        # Mail sent to this address through `regulars smtpd` becomes a ticket (README).
+        ensure_inbox("Demo support", [DEMO_INBOX_ADDRESS], brand="Regulars demo")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ({summary.path} path): {summary.organisations} organisations, "
@@ -54,5 +57,6 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Sign in as {ADMIN_EMAIL} with the password {DEMO_PASSWORD!r}.")
+        self.stdout.write(f"Mail to {DEMO_INBOX_ADDRESS} through `regulars smtpd` becomes a ticket.")
         others = ", ".join(a.email for a in AGENTS if a.email != ADMIN_EMAIL)
         self.stdout.write(f"Every demo agent has the same password: {others}.")

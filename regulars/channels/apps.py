@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    name = "regulars.channels"
+    label = "channels"
+    verbose_name = "Channels"
+
+    def ready(self) -> None:
+        from regulars.channels.base import register_channel
+        from regulars.channels.email import handlers
+        from regulars.channels.email.outbound import SmtpAdapter
+        from regulars.channels.email.tasks import email_sweep
+        from regulars.core.events import subscribe
+        from regulars.core.scheduling import register_periodic
+
+        register_channel("email", SmtpAdapter())
+        subscribe("message.created", handlers.on_message_created)
+        # Events are delivered after commit and a failing handler is only logged, so the sweep
+        # also picks up whatever a handler or an interrupted worker left behind.
+        register_periodic("channels.email_sweep", "* * * * *", email_sweep)

@@ -1,0 +1,1 @@
+"""The email channel: SMTP/LMTP delivery into a ledger, parsing with budgets, threading, an outbox."""

@@ -1,0 +1,96 @@
+"""Writes for inboxes: create them, and record how each one is doing (channel health)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from regulars.channels.models import Inbox, InboxKind
+from regulars.core.errors import Conflict, ValidationFailed
+
+RED_AFTER = timedelta(minutes=5)
+
+
+def _normalise_addresses(addresses: list[str]) -> list[str]:
+    from regulars.channels.email.parsing import valid_address
+
+    cleaned = list(dict.fromkeys(a.strip().lower() for a in addresses if a.strip()))
+    bad = [a for a in cleaned if not valid_address(a) or "+" in a.split("@", 1)[0]]
+    if bad or not cleaned:
+        raise ValidationFailed(
+            "An inbox needs plain addresses (no +tags).", fields={"addresses": ", ".join(bad) or "required"}
+        )
+    return cleaned
+
+
+@transaction.atomic
+def ensure_inbox(
+    name: str,
+    addresses: list[str],
+    brand: str = "",
+    *,
+    kind: str = InboxKind.EMAIL,
+    settings: dict[str, Any] | None = None,
+) -> Inbox:
+    """The inbox called ``name`` with these addresses, created or updated; safe to call twice
+    (the demo calls it on every run)."""
+    cleaned = _normalise_addresses(addresses)
+    inbox = Inbox.objects.select_for_update().filter(name=name).first()
+    for other in Inbox.objects.exclude(name=name).only("name", "addresses"):
+        taken = set(cleaned) & set(other.addresses)
+        if taken:
+            raise Conflict(
+                f"{', '.join(sorted(taken))} already belongs to inbox {other.name}.", code="address_taken"
+            )
+    if inbox is None:
+        return Inbox.objects.create(
+            name=name, kind=kind, brand=brand, addresses=cleaned, settings=settings or {}
+        )
+    inbox.addresses, inbox.brand, inbox.kind = cleaned, brand or inbox.brand, kind
+    if settings is not None:
+        inbox.settings = {**inbox.settings, **settings}
+    inbox.save(update_fields=["addresses", "brand", "kind", "settings", "updated_at"])
+    return inbox
+
+
+def inbox_for_address(address: str) -> Inbox | None:
+    """The active inbox owning ``address`` (plus-tags ignored: ``support+t1-x@`` is ``support@``)."""
+    from regulars.channels.email.tokens import base_address
+
+    wanted = base_address(address)
+    for inbox in Inbox.objects.filter(is_active=True, kind=InboxKind.EMAIL).only("pk", "addresses"):
+        if wanted in inbox.addresses:
+            return inbox
+    return None
+
+
+def default_email_inbox() -> Inbox | None:
+    return Inbox.objects.filter(is_active=True, kind=InboxKind.EMAIL).order_by("id").first()
+
+
+def record_success(inbox_id: int, now: datetime | None = None) -> None:
+    Inbox.objects.filter(pk=inbox_id).update(last_success_at=now or timezone.now(), failing_since=None)
+
+
+def record_error(inbox_id: int, error: str, now: datetime | None = None) -> None:
+    """Remember the error; ``failing_since`` keeps the first error after the last success."""
+    now = now or timezone.now()
+    Inbox.objects.filter(pk=inbox_id).update(last_error_at=now, last_error=error[:2000])
+    Inbox.objects.filter(pk=inbox_id, failing_since__isnull=True).update(failing_since=now)
+
+
+def health_state(inbox: Inbox, now: datetime | None = None) -> str:
+    """``red`` once errors have gone on for five minutes without a success in between."""
+    now = now or timezone.now()
+    if inbox.failing_since is not None and now - inbox.failing_since >= RED_AFTER:
+        return "red"
+    return "green"
+
+
+def failing_inboxes(now: datetime | None = None) -> list[Inbox]:
+    now = now or timezone.now()
+    return list(Inbox.objects.filter(Q(failing_since__lte=now - RED_AFTER)).order_by("name"))
