@@ -279,6 +279,9 @@ def open_ticket(
     _history(
         ticket, actor, "created", new={"status": status.slug, "priority": ticket.priority, "channel": channel}
     )
+    if follow_up_of is not None:
+        # Every way of opening a follow-up (agent, email, portal) leaves the link on both tickets.
+        _history(follow_up_of, actor, "follow_up_opened", "", None, {"ticket": ticket.number})
     if routing:
         _history(
             ticket, actor, "routed", "assignee",
@@ -393,6 +396,34 @@ def _status_after_message(ticket: Ticket, kind: str, author_type: str) -> str | 
     ):
         return StatusCategory.OPEN
     return None
+
+
+@transaction.atomic
+def post_system_event(
+    ticket: Ticket, *, text: str, channel: str = Channel.API, actor: User | None = None
+) -> Message:
+    """Record something that happened to a ticket (a delivery report, a drill, a routing change)
+    as a system event in its conversation: seen by agents, never by customers, searchable by
+    agents, with history and audit like any other message."""
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("A system event needs text.", fields={"text": "required"})
+    message = Message.objects.create(
+        ticket=ticket,
+        kind=Message.Kind.EVENT,
+        author_type=Message.AuthorType.SYSTEM,
+        channel=channel,
+        body_text=text[:MAX_BODY],
+        body_html=text_to_html(text[:MAX_BODY]),
+    )
+    _index_message(message, ticket.requester_id)
+    _history(ticket, actor, "message_added", Message.Kind.EVENT, None, message.public_id)
+    record_audit(actor, "ticket.event_added", "ticket", str(ticket.number), message=message.public_id)
+    events.emit(
+        "message.created", ticket_id=ticket.pk, message_id=message.pk, kind=Message.Kind.EVENT,
+        author_type=Message.AuthorType.SYSTEM, notify=False,
+    )  # fmt: skip
+    return message
 
 
 # --- changes -------------------------------------------------------------------------------
@@ -586,7 +617,6 @@ def open_follow_up(previous: Ticket, *, actor: User | None, body: str, subject: 
         tags=list(previous.tags.values_list("name", flat=True)),
         follow_up_of=previous,
     )
-    _history(previous, actor, "follow_up_opened", "", None, {"ticket": ticket.number})
     return ticket
 
 

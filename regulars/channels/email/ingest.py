@@ -26,10 +26,9 @@ from regulars.channels.email.parsing import ParsedEmail, parse_email
 from regulars.channels.email.threading import find_thread
 from regulars.channels.models import Inbox
 from regulars.channels.services import record_error, record_success
-from regulars.core.html import text_to_html
 from regulars.customers.services import get_or_create_customer_by_email
 from regulars.tickets.models import Channel, Message, StatusCategory, Ticket
-from regulars.tickets.services import open_ticket, post_message
+from regulars.tickets.services import open_ticket, post_message, post_system_event
 
 logger = logging.getLogger(__name__)
 
@@ -253,10 +252,7 @@ def _attach_report(row: InboundEmail, parsed: ParsedEmail) -> None:
             f"{rcpt['diagnostic']}".rstrip()
         )
     text = "\n".join(lines)
-    note = Message.objects.create(
-        ticket=sent.ticket, kind=Message.Kind.EVENT, author_type=Message.AuthorType.SYSTEM,
-        channel=Channel.EMAIL, body_text=text, body_html=text_to_html(text),
-    )  # fmt: skip
+    note = post_system_event(sent.ticket, text=text, channel=Channel.EMAIL)
     if permanent:
         OutboundEmail.objects.filter(pk=sent.pk).update(
             state=OutboundEmail.State.BOUNCED, last_error=text[:2000]

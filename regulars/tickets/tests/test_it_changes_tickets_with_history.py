@@ -87,3 +87,26 @@ def test_it_lets_a_rule_set_priority_with_its_reason_and_history(cast: Cast) -> 
     assert event.actor is None and event.new["reason"].startswith("severity")
     with pytest.raises(ValidationFailed):
         apply_priority(ticket, priority="urgent", reason=" ")
+
+
+def test_it_records_a_system_event_for_agents_only(cast: Cast) -> None:
+    from regulars.tickets.selectors import search_tickets, visible_messages
+    from regulars.tickets.services import post_system_event
+
+    ticket = open_ticket(subject="s", body="b", requester=cast.carol)
+    event = post_system_event(ticket, text="Delivery report: mailbox full (4.2.2) for quokka@acme.example")
+    assert event.kind == "event" and event.author_type == "system"
+    assert event in visible_messages(cast.bob, ticket)
+    assert event not in visible_messages(cast.carol_user, ticket)
+    assert [t.number for t in search_tickets(cast.bob, "quokka")] == [ticket.number]
+    assert search_tickets(cast.carol_user, "quokka") == []
+    assert ticket.history.filter(action="message_added", field="event").exists()
+
+
+def test_it_links_a_follow_up_from_any_path_on_both_tickets(cast: Cast) -> None:
+    closed = open_ticket(subject="Done", body="b", requester=cast.carol)
+    update_ticket(closed, actor=cast.bob, status=Status.objects.get(slug="closed"))
+    follow_up = open_ticket(
+        subject="Again", body="b", requester=cast.carol, channel="email", follow_up_of=closed
+    )
+    assert closed.history.get(action="follow_up_opened").new == {"ticket": follow_up.number}
