@@ -96,6 +96,11 @@ def sqlite_database(path: Path) -> dict[str, Any]:
                 "PRAGMA temp_store=MEMORY;"
             ),
         },
+        # A file, not Django's in-memory default: threads in tests (the SMTP server, the worker)
+        # then wait on the busy timeout as they do in production, instead of failing with
+        # "table is locked" under shared-cache memory databases. One file per process, so
+        # parallel runs never share it.
+        "TEST": {"NAME": str(path.parent / f"test-{path.stem}-{os.getpid()}.sqlite3")},
     }
 
 
