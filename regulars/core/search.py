@@ -73,16 +73,17 @@ CANDIDATES = 500
 RECENT_WINDOW = 50_000
 
 
-def search(q: str, *, kinds: list[str], limit: int = 200) -> list[Hit]:
+def search(q: str, *, kinds: list[str], limit: int = 200, enough: int | None = None) -> list[Hit]:
     """Best matches first among the newest matching documents, at most ``limit``.
 
-    Callers filter the hits through their permission policy.
+    ``enough``: how many hits fill the caller's page; once the newest documents give that many,
+    older ones are not searched (default: ``limit``). Callers filter hits through their policy.
     """
     terms = query_terms(q)
     if not terms or not kinds:
         return []
     if connection.vendor == "postgresql":
-        return _search_postgresql(" ".join(terms), kinds, limit)
+        return _search_postgresql(" ".join(terms), kinds, limit, enough or limit)
     return _search_sqlite(fts5_expression(terms), kinds, limit)
 
 
@@ -117,7 +118,7 @@ def _search_sqlite(expression: str, kinds: list[str], limit: int) -> list[Hit]:
         return _hits(cursor.fetchall())
 
 
-def _search_postgresql(text: str, kinds: list[str], limit: int) -> list[Hit]:
+def _search_postgresql(text: str, kinds: list[str], limit: int, enough: int) -> list[Hit]:
     in_kinds = _kinds_sql(kinds)
     with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM core_searchdocument")
@@ -131,7 +132,7 @@ def _search_postgresql(text: str, kinds: list[str], limit: int) -> list[Hit]:
             [floor, text, *kinds, CANDIDATES],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) < limit and floor > 0:
+        if len(ids) < enough and floor > 0:
             # "id + 0" keeps the planner on the GIN index instead of walking the primary key.
             cursor.execute(
                 "SELECT d.id FROM core_searchdocument d "

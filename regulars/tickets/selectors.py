@@ -84,7 +84,7 @@ def search_tickets(viewer: User, q: str, *, limit: int = 25) -> list[Ticket]:
     kinds = ["ticket", "message", "note"] if viewer.is_agent else ["ticket", "message"]
     ordered: list[int] = []
     seen: set[int] = set()
-    for hit in search(q, kinds=kinds, limit=max(limit * 8, 200)):
+    for hit in search(q, kinds=kinds, limit=max(limit * 8, 200), enough=limit):
         if hit.ticket_id is not None and hit.ticket_id not in seen:
             seen.add(hit.ticket_id)
             ordered.append(hit.ticket_id)
