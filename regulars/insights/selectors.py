@@ -1,0 +1,121 @@
+"""Reads of the insight engine, each checking who asks. Ticket visibility is tickets' one policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from regulars.accounts.models import Role, User
+from regulars.core.errors import Forbidden
+from regulars.customers.models import Customer
+from regulars.insights.models import Category, MessageInsight, TicketTriage, TriageModel
+from regulars.tickets.models import UNSOLVED_CATEGORIES, Ticket
+from regulars.tickets.selectors import get_ticket, visible_tickets
+
+
+def _require_agent(viewer: User) -> None:
+    if not (viewer.is_active and viewer.is_agent):
+        raise Forbidden("Only agents may see this.", code="agents_only")
+
+
+def _require_admin(viewer: User) -> None:
+    if not (viewer.is_active and viewer.role == Role.ADMIN):
+        raise Forbidden("Only admins may see this.", code="admins_only")
+
+
+def categories_for(viewer: User) -> QuerySet[Category]:
+    _require_agent(viewer)
+    return Category.objects.select_related("team").order_by("name")
+
+
+def models_for(viewer: User) -> QuerySet[TriageModel]:
+    _require_admin(viewer)
+    return TriageModel.objects.defer("artefact").order_by("-version")
+
+
+def _queue(viewer: User) -> QuerySet[TicketTriage]:
+    _require_agent(viewer)
+    return (
+        TicketTriage.objects.filter(
+            ticket__in=visible_tickets(viewer).filter(status_category__in=UNSOLVED_CATEGORIES),
+            corrected_at__isnull=True,
+        )
+        .select_related("ticket", "category", "brand_guess")
+        .order_by("-id")
+    )
+
+
+def triage_queue(viewer: User) -> QuerySet[TicketTriage]:
+    """Open tickets the model was not sure enough about to route, for a person to categorise."""
+    return _queue(viewer).filter(routed=False, misdirected=False)
+
+
+def misdirected_queue(viewer: User) -> QuerySet[TicketTriage]:
+    """Open tickets that probably are not for us, with the best guess of where they belong."""
+    return _queue(viewer).filter(misdirected=True)
+
+
+@dataclass
+class SentimentSummary:
+    messages: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    latest: str | None = None
+    lowest_compound: float | None = None
+    average_compound: float | None = None
+    max_urgency: int = 0
+    signals: list[str] = field(default_factory=list)
+
+
+def summarise(insights: list[MessageInsight]) -> SentimentSummary:
+    if not insights:
+        return SentimentSummary()
+    ordered = sorted(insights, key=lambda i: (i.created_at, i.pk))
+    compounds = [i.compound for i in ordered]
+    kinds = sorted({s.split(":", 1)[0] for i in ordered for s in i.signals})
+    return SentimentSummary(
+        messages=len(ordered),
+        counts=dict(Counter(i.sentiment for i in ordered)),
+        latest=ordered[-1].sentiment,
+        lowest_compound=min(compounds),
+        average_compound=round(sum(compounds) / len(compounds), 4),
+        max_urgency=max(i.urgency for i in ordered),
+        signals=kinds,
+    )
+
+
+def ticket_sentiment(ticket: Ticket) -> SentimentSummary:
+    return summarise(list(MessageInsight.objects.filter(ticket=ticket)))
+
+
+def customer_sentiment(viewer: User, customer: Customer, *, days: int = 30) -> SentimentSummary:
+    """How this customer's messages read over the last ``days`` days, on tickets ``viewer`` sees."""
+    _require_agent(viewer)
+    since = timezone.now() - dt.timedelta(days=days)
+    rows = MessageInsight.objects.filter(
+        customer=customer, created_at__gte=since, ticket__in=visible_tickets(viewer)
+    )
+    return summarise(list(rows))
+
+
+@dataclass
+class TicketInsight:
+    ticket: Ticket
+    triage: TicketTriage | None
+    sentiment: SentimentSummary
+
+
+def ticket_insight(viewer: User, number: int) -> TicketInsight:
+    _require_agent(viewer)
+    ticket = get_ticket(viewer, number)
+    triage = (
+        TicketTriage.objects.filter(ticket=ticket)
+        .select_related(
+            "category", "predicted_category", "routed_team", "brand_guess", "model", "corrected_by"
+        )
+        .first()
+    )
+    return TicketInsight(ticket, triage, ticket_sentiment(ticket))

@@ -1,0 +1,41 @@
+"""A message that fits no category goes to the misdirected queue with a guess of where it belongs."""
+
+from __future__ import annotations
+
+from regulars.insights.models import TicketTriage
+from regulars.insights.selectors import misdirected_queue, triage_queue
+from regulars.insights.services import correct_category, create_sister_brand, update_settings
+
+from .conftest import open_and_triage
+
+
+def test_it_queues_an_out_of_scope_message_with_a_sister_brand_guess(
+    cast, trained, categories, django_capture_on_commit_callbacks
+):
+    garden = create_sister_brand(
+        actor=cast.alice, name="GreenThumb", description="garden hoses, lawn mowers, seeds and plant pots",
+        contact="help@greenthumb.example",
+    )  # fmt: skip
+    create_sister_brand(actor=cast.alice, name="PetPal", description="dog food, cat litter and pet toys")
+    update_settings(actor=cast.alice, in_scope_threshold=0.6)
+    clear = open_and_triage(
+        django_capture_on_commit_callbacks, cast.carol, "I was charged twice on my invoice"
+    )
+    odd = open_and_triage(django_capture_on_commit_callbacks, cast.carol, "My lawn mower blade snapped off")
+
+    stray = TicketTriage.objects.get(ticket=odd)
+    assert stray.in_scope_score < 0.6 <= TicketTriage.objects.get(ticket=clear).in_scope_score
+    assert stray.misdirected and not stray.routed
+    assert stray.brand_guess == garden
+    assert [t.ticket for t in misdirected_queue(cast.bob)] == [odd]
+    assert odd not in [t.ticket for t in triage_queue(cast.bob)]
+
+
+def test_it_takes_a_ticket_off_the_queue_once_an_agent_categorises_it(
+    cast, trained, categories, django_capture_on_commit_callbacks
+):
+    update_settings(actor=cast.alice, in_scope_threshold=0.99)
+    ticket = open_and_triage(django_capture_on_commit_callbacks, cast.carol, "Something odd happened")
+    assert [t.ticket for t in misdirected_queue(cast.bob)] == [ticket]
+    correct_category(ticket, categories["Login"], actor=cast.bob)
+    assert list(misdirected_queue(cast.bob)) == []
