@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint check install clean
+.PHONY: run test lint check install clean dovecot
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ run: install
 	$(BIN)/regulars run
 
 # Everything CI checks on one database (set DATABASE_URL for PostgreSQL).
-test: install check
+test: install check dovecot
 	$(BIN)/python -m pytest
+
+# The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a free 127.0.0.1 port; only
+# the binary is needed, never the system service. Installed once, a no-op afterwards.
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || \
+		{ SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+		  $$SUDO apt-get update -qq && \
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
 
 check: install
 	$(BIN)/regulars check --fail-level WARNING

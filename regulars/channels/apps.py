@@ -9,6 +9,7 @@ class ChannelsConfig(AppConfig):
     def ready(self) -> None:
         from regulars.channels.base import register_channel
         from regulars.channels.email import handlers
+        from regulars.channels.email.imap import imap_poll
         from regulars.channels.email.outbound import SmtpAdapter
         from regulars.channels.email.tasks import email_sweep
         from regulars.core.events import subscribe
@@ -19,3 +20,4 @@ class ChannelsConfig(AppConfig):
         # Events are delivered after commit and a failing handler is only logged, so the sweep
         # also picks up whatever a handler or an interrupted worker left behind.
         register_periodic("channels.email_sweep", "* * * * *", email_sweep)
+        register_periodic("channels.imap_poll", "* * * * *", imap_poll)

@@ -49,6 +49,11 @@ class Inbox(TimeStampedModel):
         return self.addresses[0] if self.addresses else ""
 
 
-from regulars.channels.email.models import BouncedAddress, InboundEmail, OutboundEmail  # noqa: E402
+from regulars.channels.email.models import (  # noqa: E402
+    BouncedAddress,
+    ImapFolderState,
+    InboundEmail,
+    OutboundEmail,
+)
 
-__all__ = ["BouncedAddress", "InboundEmail", "Inbox", "InboxKind", "OutboundEmail"]
+__all__ = ["BouncedAddress", "ImapFolderState", "InboundEmail", "Inbox", "InboxKind", "OutboundEmail"]

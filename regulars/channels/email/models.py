@@ -135,3 +135,31 @@ class BouncedAddress(models.Model):
 
     def __str__(self) -> str:
         return self.address
+
+
+class ImapFolderState(models.Model):
+    """Where IMAP polling of one folder of one inbox stands.
+
+    Invariants: one row per (inbox, folder). ``last_uid`` is the highest UID whose ledger row is
+    committed *and* whose after-processing action (seen / move / delete) the server accepted, and
+    it only counts for ``uidvalidity``: when the server reports another UIDVALIDITY the folder is
+    scanned again from UID 1 (the ledger's per-inbox Message-ID key makes that harmless). A poll
+    holds the folder only through a conditional UPDATE of ``locked_until`` (a lease), so two
+    workers never poll the same folder at once and a crashed worker's lease simply expires.
+    """
+
+    inbox = models.ForeignKey("channels.Inbox", on_delete=models.CASCADE, related_name="imap_folders")
+    folder = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lock_token = models.CharField(max_length=64, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "folder"], name="imap_folder_state_once_per_folder")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inbox_id}:{self.folder} uidvalidity={self.uidvalidity} last_uid={self.last_uid}"
