@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from regulars.api.auth import viewer
 from regulars.api.errors import responses
-from regulars.api.types import MAX_BIGINT, ShortText, Text
+from regulars.api.types import MAX_BIGINT, ShortText, Text, UtcDateTime
 from regulars.sla.priority.models import PriorityPolicy, SeverityRule
 from regulars.sla.priority.selectors import (
     FairnessReport,
@@ -164,8 +164,8 @@ class FairnessOut(Schema):
 class FairnessQuery(Schema):
     """Times without a zone are UTC. Defaults: the 30 days up to now."""
 
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
+    start: UtcDateTime | None = None
+    end: UtcDateTime | None = None
     gap_percent: Annotated[int, Field(ge=0, le=1000)] | None = None
     gap_minutes: Minutes | None = None
     min_tickets: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
