@@ -19,7 +19,7 @@ from regulars.api.auth import require_admin, require_agent, viewer
 from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
 from regulars.api.refs import agent_ref, agents_ref, team_ref
-from regulars.api.types import PublicId, ShortText, UtcDateTime
+from regulars.api.types import PublicId, ShortText
 from regulars.core.errors import NotFound, ValidationFailed
 from regulars.sla.oncall import services
 from regulars.sla.oncall.models import (
@@ -60,8 +60,8 @@ MAX_LIST = 200
 
 class OverrideIn(Schema):
     agent_id: PublicId
-    starts_at: UtcDateTime
-    ends_at: UtcDateTime
+    starts_at: datetime
+    ends_at: datetime
     reason: ShortText = ""
 
 

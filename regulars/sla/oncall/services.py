@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from croniter import croniter
 from django.db import IntegrityError, transaction
@@ -142,6 +142,11 @@ def add_override(
     """``agent`` covers ``rotation`` from ``starts_at`` to ``ends_at`` (newest override wins)."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise ValidationFailed("Times need a UTC offset.", fields={"starts_at": "naive"})
+    try:
+        # PostgreSQL refuses odd offsets (+23:57); UTC is what is stored anyway.
+        starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed("The time is out of range.", fields={"starts_at": "out of range"}) from None
     if starts_at >= ends_at:
         raise ValidationFailed("An override ends after it starts.", fields={"ends_at": "before start"})
     if not _pageable(agent):
