@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from argparse import ArgumentParser
 from typing import Any
 
@@ -33,6 +34,11 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Demo agents "reply" to demo customers on email tickets before the demo inbox exists;
+        # nothing is sent for them, and saying so once per reply would bury the command's output.
+        outbound_log = logging.getLogger("regulars.channels.email.outbound")
+        previous_level = outbound_log.level
+        outbound_log.setLevel(logging.ERROR)
         try:
             summary = build(
                 seed=options["seed"],
@@ -47,6 +53,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        finally:
+            outbound_log.setLevel(previous_level)
         # Mail sent to this address through `regulars smtpd` becomes a ticket (README).
         ensure_inbox("Demo support", [DEMO_INBOX_ADDRESS], brand="Regulars demo")
         self.stdout.write(
