@@ -204,14 +204,23 @@ def list_tickets(
 
 _LIST_COLUMNS = (
     "id", "number", "subject", "status__slug", "status_category", "priority", "priority_reason",
-    "ticket_type", "channel", "requester__public_id", "organisation__public_id", "team__public_id",
-    "assignee__public_id", "custom_fields", "merged_into__number", "is_flagged", "created_at",
+    "ticket_type", "channel", "requester_id", "organisation__public_id", "team__public_id",
+    "assignee__public_id", "custom_fields", "merged_into_id", "is_flagged", "created_at",
     "updated_at", "last_message_at", "solved_at", "closed_at",
 )  # fmt: skip
+# Customers and merge targets are looked up by id afterwards instead of joined: on PostgreSQL
+# planning the seven-way join took 10-12 ms per page at 1M tickets, several times its execution.
+
+
+def _public_ids(model: Any, ids: set[int], field: str = "public_id") -> dict[int, Any]:
+    ids.discard(None)  # type: ignore[arg-type,unused-ignore]  # sets of nullable foreign keys
+    return dict(model.objects.filter(pk__in=ids).values_list("id", field)) if ids else {}
 
 
 def _list_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = [row["id"] for row in rows]
+    customers = _public_ids(Customer, {r["requester_id"] for r in rows})
+    merged = _public_ids(Ticket, {r["merged_into_id"] for r in rows}, "number")
     tags: dict[int, list[str]] = {}
     for ticket_id, name in Ticket.tags.through.objects.filter(ticket_id__in=ids).values_list(
         "ticket_id", "tag__name"
@@ -232,14 +241,14 @@ def _list_items(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "priority_reason": r["priority_reason"],
             "ticket_type": r["ticket_type"],
             "channel": r["channel"],
-            "requester": r["requester__public_id"],
+            "requester": customers[r["requester_id"]],
             "organisation": r["organisation__public_id"],
             "team": r["team__public_id"],
             "assignee": r["assignee__public_id"],
             "tags": sorted(tags.get(r["id"], [])),
             "collaborators": sorted(collaborators.get(r["id"], [])),
             "custom_fields": r["custom_fields"],
-            "merged_into": r["merged_into__number"],
+            "merged_into": merged.get(r["merged_into_id"]),
             "is_flagged": r["is_flagged"],
             "created_at": r["created_at"],
             "updated_at": r["updated_at"],
