@@ -21,6 +21,7 @@ from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor
 from regulars.api.refs import agent_ref, agents_ref, team_ref
 from regulars.api.types import PublicId, ShortText
 from regulars.core.errors import NotFound, ValidationFailed
+from regulars.sla.models import BusinessCalendar
 from regulars.sla.oncall import services
 from regulars.sla.oncall.models import (
     Drill,
@@ -139,6 +140,7 @@ class PolicyIn(Schema):
         Literal["0", "1", "2", "3", "4", "5", "6"], Annotated[list[tuple[HHMM, HHMM]], Field(max_length=12)]
     ] = {}
     team_id: PublicId | None = None
+    calendar_id: PublicId | None = None
     is_default: bool = False
     webhook_url: Url = ""
     final_page_limit: Annotated[int, Field(ge=1, le=100)] = 6
@@ -148,6 +150,7 @@ class PolicyOut(Schema):
     id: str
     name: str
     team_id: str | None
+    calendar_id: str | None
     is_default: bool
     time_zone: str
     business_hours: dict[str, list[list[str]]]
@@ -256,6 +259,7 @@ def policy_out(policy: EscalationPolicy) -> dict[str, Any]:
         "id": policy.public_id,
         "name": policy.name,
         "team_id": policy.team.public_id if policy.team else None,
+        "calendar_id": policy.calendar.public_id if policy.calendar else None,
         "is_default": policy.is_default,
         "time_zone": policy.time_zone,
         "business_hours": policy.business_hours,
@@ -449,7 +453,7 @@ def who_is_on_call_now(request: HttpRequest) -> dict[str, Any]:
 def list_policies(request: HttpRequest) -> dict[str, Any]:
     user = viewer(request)
     require_agent(user)
-    qs = visible_policies(user).select_related("team").prefetch_related(_LEVELS).order_by("name")
+    qs = visible_policies(user).select_related("team", "calendar").prefetch_related(_LEVELS).order_by("name")
     return {"items": [policy_out(p) for p in qs[:MAX_LIST]]}
 
 
@@ -482,9 +486,19 @@ def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[dict[str, A
         is_default=payload.is_default,
         webhook_url=payload.webhook_url,
         final_page_limit=payload.final_page_limit,
+        calendar=_calendar_ref(payload.calendar_id),
         actor=user,
     )
     return Status(201, policy_out(EscalationPolicy.objects.prefetch_related(_LEVELS).get(pk=policy.pk)))
+
+
+def _calendar_ref(public_id: str | None) -> BusinessCalendar | None:
+    if public_id is None:
+        return None
+    calendar = BusinessCalendar.objects.filter(public_id=public_id).first()
+    if calendar is None:
+        raise ValidationFailed("No such calendar.", fields={"calendar_id": "not found"})
+    return calendar
 
 
 @router.get("/sla/oncall/policies/{policy_id}", response=responses({200: PolicyOut}), summary="Get a policy")

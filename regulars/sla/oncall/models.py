@@ -131,6 +131,11 @@ class EscalationPolicy(TimeStampedModel):
     is_default = models.BooleanField(default=False)
     time_zone = models.CharField(max_length=64, default="UTC")
     business_hours = models.JSONField(default=dict, blank=True)
+    # When set, the shared business calendar (with its holidays and exceptions) decides what is
+    # "outside business hours"; business_hours above is only the fallback for policies without one.
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     webhook_url = models.URLField(max_length=500, blank=True)
     final_page_limit = models.PositiveSmallIntegerField(default=6)
 

@@ -21,6 +21,8 @@ from regulars.core import events
 from regulars.core.errors import Conflict, Forbidden, ValidationFailed
 from regulars.customers.models import Customer
 from regulars.customers.services import create_customer, find_customer_by_identity
+from regulars.sla.business_time import is_open
+from regulars.sla.models import BusinessCalendar
 from regulars.sla.oncall.models import (
     Cadence,
     Drill,
@@ -207,6 +209,7 @@ def create_escalation_policy(
     is_default: bool = False,
     webhook_url: str = "",
     final_page_limit: int = 6,
+    calendar: BusinessCalendar | None = None,
     actor: User | None = None,
 ) -> EscalationPolicy:
     """A policy whose chain always ends at a named, active person."""
@@ -258,6 +261,7 @@ def create_escalation_policy(
         business_hours=hours,
         webhook_url=_check_url(webhook_url, "webhook_url"),
         final_page_limit=final_page_limit,
+        calendar=calendar,
     )
     EscalationLevel.objects.bulk_create(
         EscalationLevel(
@@ -311,12 +315,20 @@ def consider_ticket(ticket_id: int, *, now: datetime, notify: bool = True) -> In
     if policy is None:
         logger.warning("urgent ticket #%s has no escalation policy to page", ticket.number)
         return None
-    if in_business_hours(policy.business_hours, policy.time_zone, now):
+    if _open_for_business(policy, now):
         return None
     outcome = Outcome()
     incident = trigger_incident(ticket, policy, now=now, outcome=outcome)
     _finish(outcome, now)
     return incident
+
+
+def _open_for_business(policy: EscalationPolicy, now: datetime) -> bool:
+    """Inside business hours: by the shared calendar (holidays included) when the policy has
+    one, else by the policy's own weekly hours."""
+    if policy.calendar is not None:
+        return is_open(policy.calendar.spec(), now)
+    return in_business_hours(policy.business_hours, policy.time_zone, now)
 
 
 @transaction.atomic
