@@ -18,6 +18,7 @@ from regulars.api.refs import (
     customer_ref,
     identity_id,
     organisation_ref,
+    ownership_changes,
     parse_identity_id,
     team_ref,
 )
@@ -165,13 +166,7 @@ def change_customer(request: HttpRequest, customer_id: CustomerId, payload: Cust
             changes[field] = Decimal(value) if field == "lifetime_value" else value
     if "organisation" in sent:
         changes["organisation"] = organisation_ref(user, payload.organisation)
-    if "owner" in sent:
-        changes["owner"] = agent_ref(user, payload.owner, "owner")
-    if "backup_owner" in sent:
-        changes["backup_owner"] = agent_ref(user, payload.backup_owner, "backup_owner")
-    for field in ("owner_team", "backup_team"):
-        if field in sent:
-            changes[field] = team_ref(user, getattr(payload, field), field)
+    changes.update(ownership_changes(user, payload, sent))
     services.update_customer(customer, actor=user, **changes)
     return _fresh(customer)
 

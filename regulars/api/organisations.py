@@ -11,7 +11,7 @@ from ninja import Path, Router, Status
 from regulars.api.auth import require_full_agent, viewer
 from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
-from regulars.api.refs import agent_ref, team_ref
+from regulars.api.refs import agent_ref, ownership_changes, team_ref
 from regulars.api.schemas import OrganisationIn, OrganisationOut, OrganisationPage, OrganisationPatch
 from regulars.core.errors import ValidationFailed
 from regulars.customers import services
@@ -103,12 +103,6 @@ def change_organisation(
         raise ValidationFailed("An organisation needs a name.", fields={"name": "required"})
     if "domain" in sent:
         changes["domain"] = (payload.domain or "").strip().lower() or None
-    if "owner" in sent:
-        changes["owner"] = agent_ref(user, payload.owner, "owner")
-    if "backup_owner" in sent:
-        changes["backup_owner"] = agent_ref(user, payload.backup_owner, "backup_owner")
-    for field in ("owner_team", "backup_team"):
-        if field in sent:
-            changes[field] = team_ref(user, getattr(payload, field), field)
+    changes.update(ownership_changes(user, payload, sent))
     services.update_organisation(org, actor=user, **changes)
     return organisation_out(_related(Organisation.objects.filter(pk=org.pk)).get())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from regulars.accounts.models import Team, User
 from regulars.accounts.selectors import get_agent, get_team
@@ -83,3 +83,16 @@ def parse_identity_id(value: str) -> tuple[str, str] | None:
     if not sep or "\x00" in ident:
         return None
     return kind, ident
+
+
+def ownership_changes(viewer: User, payload: Any, sent: set[str]) -> dict[str, Any]:
+    """The owner, backup owner, owning team and backup team a PATCH sent, resolved for
+    ``viewer`` (customers and organisations are owned the same way)."""
+    changes: dict[str, Any] = {}
+    for field in ("owner", "backup_owner"):
+        if field in sent:
+            changes[field] = agent_ref(viewer, getattr(payload, field), field)
+    for field in ("owner_team", "backup_team"):
+        if field in sent:
+            changes[field] = team_ref(viewer, getattr(payload, field), field)
+    return changes

@@ -63,6 +63,15 @@ def rank(backend: Backend, texts: Sequence[str], k: int = 3) -> list[Ranked]:
     return out
 
 
+def encode_labels(labels: Sequence[str]) -> tuple[list[str], NDArray[np.int64]]:
+    """Sorted category names and each label's index into them; every backend trains on these."""
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ValueError("Training needs at least two categories.")
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, np.asarray([index[label] for label in labels], dtype=np.int64)
+
+
 def validation_split(
     texts: Sequence[str], labels: Sequence[str], fraction: float, seed: int = 0
 ) -> tuple[list[int], list[int]]:
@@ -168,11 +177,7 @@ class LightBackend:
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
         from sklearn.svm import LinearSVC
 
-        self.classes = sorted(set(labels))
-        if len(self.classes) < 2:
-            raise ValueError("Training needs at least two categories.")
-        index = {c: i for i, c in enumerate(self.classes)}
-        y = np.asarray([index[label] for label in labels], dtype=np.int64)
+        self.classes, y = encode_labels(labels)
         if len(texts) >= self.MIN_FOR_TUNING:
             train, held = validation_split(texts, labels, 0.1)
             tr_texts = [texts[i] for i in train]
@@ -235,11 +240,7 @@ class EmbeddingBackend:
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        self.classes = sorted(set(labels))
-        if len(self.classes) < 2:
-            raise ValueError("Training needs at least two categories.")
-        index = {c: i for i, c in enumerate(self.classes)}
-        y = np.asarray([index[label] for label in labels], dtype=np.int64)
+        self.classes, y = encode_labels(labels)
         self._clf = LogisticRegression(C=20.0, max_iter=3000).fit(self._embed(texts), y)
 
     def predict_proba(self, texts: Sequence[str]) -> Matrix:
