@@ -9,7 +9,16 @@ from __future__ import annotations
 from django.contrib import admin
 
 from regulars.core.admin import ReadOnlyAdmin
-from regulars.tickets.models import Attachment, Blob, Message, Status, Tag, Ticket, TicketEvent
+from regulars.tickets.models import (
+    Attachment,
+    Blob,
+    Message,
+    SatisfactionRating,
+    Status,
+    Tag,
+    Ticket,
+    TicketEvent,
+)
 
 
 @admin.register(Status)
@@ -74,4 +83,14 @@ class TicketEventAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "actor")
     raw_id_fields = ("ticket", "actor")
     ordering = ("-id",)
+    show_full_result_count = False
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(ReadOnlyAdmin):
+    list_display = ("ticket", "customer", "score", "updated_at")
+    list_filter = ("score",)
+    search_fields = ("=ticket__number",)
+    list_select_related = ("ticket", "customer")
+    raw_id_fields = ("ticket", "customer")
     show_full_result_count = False

@@ -126,6 +126,10 @@ class Ticket(TimeStampedModel):
     follow_up_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # A problem ticket gathers the tickets of one incident so they can be answered together.
+    problem = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
     is_flagged = models.BooleanField(default=False, help_text="From a blocked customer.")
     last_message_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
@@ -248,3 +252,28 @@ class TicketEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("ticket history is append-only")
+
+
+class SatisfactionRating(models.Model):
+    """The requester's rating of the service on a solved ticket (CSAT, 1 to 5, with a comment).
+
+    Invariants: one rating per ticket; only the requester rates, and only once the ticket is
+    solved or closed. A later rating replaces the score and comment (kept in ticket history).
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="satisfaction")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="satisfaction_ratings")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1) & Q(score__lte=5), name="satisfaction_score_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 on #{self.ticket_id}"
