@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint check install clean dovecot
+.PHONY: run test lint check install clean dovecot chromium screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ run: install
 	$(BIN)/regulars run
 
 # Everything CI checks on one database (set DATABASE_URL for PostgreSQL).
-test: install check dovecot
+test: install check dovecot chromium
 	$(BIN)/python -m pytest
 
 # The IMAP tests start their own Dovecot (Debian's dovecot-imapd) on a free 127.0.0.1 port; only
@@ -30,6 +30,17 @@ dovecot:
 		{ SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
 		  $$SUDO apt-get update -qq && \
 		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
+
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+chromium:
+	@test -x /usr/bin/chromium || \
+		{ SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
+		  $$SUDO apt-get update -qq && \
+		  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Re-take the screenshots in docs/screenshots/ with the browser tests.
+screenshots: install chromium
+	REGULARS_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -m browser
 
 check: install
 	$(BIN)/regulars check --fail-level WARNING

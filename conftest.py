@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from regulars.core.browser import browser, page, phone_page, second_page  # noqa: F401 (fixtures)
 from regulars.core.testing import Cast, build_cast
 
 
@@ -15,3 +16,12 @@ def _attachments_in_tmp(settings: pytest.FixtureRequest, tmp_path: Path) -> None
 @pytest.fixture
 def cast(db: None) -> Cast:
     return build_cast()
+
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Sign-in rate-limit counters live in the cache; one test's failures must not lock out another's.
+    from django.core.cache import cache
+
+    cache.clear()

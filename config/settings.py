@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "django_htmx",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "regulars.core",
     "regulars.accounts",
     "regulars.customers",
@@ -53,6 +57,8 @@ INSTALLED_APPS = [
     "regulars.sla.oncall",
     "regulars.insights",
     "regulars.api",
+    "regulars.desk",
+    "regulars.portal",
     "regulars.demo",
 ]
 
@@ -65,6 +71,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "regulars.core.middleware.SecurityHeadersMiddleware",
+    "regulars.core.middleware.DomainErrorPageMiddleware",
+    "regulars.accounts.middleware.AdminsUseTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,6 +130,44 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Sign-in (django-allauth) ----------------------------------------------------------------
+# Everyone signs in with an email address. Nobody signs themselves up: agents are created by an
+# admin, customers get a login through the portal. Failed sign-ins are rate-limited per address
+# and per client (allauth's limits, kept in the cache below).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+ACCOUNT_ADAPTER = "regulars.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_RATE_LIMITS = {"login_failed": env_str("SIGN_IN_RATE_LIMIT", "10/m/ip,5/5m/key")}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Regulars"
+# Admins may not use the desk or the Django admin until they have enrolled an authenticator app.
+REQUIRE_ADMIN_TWO_FACTOR = env_bool("REQUIRE_ADMIN_TWO_FACTOR", True)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+
+# The cache holds sign-in rate-limit counters and presence hints. A file cache is shared by
+# every process on one machine; set CACHE_DIR to a shared volume, or keep one web host per cache.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if TESTING
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache")),
+        }
+    )
+}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

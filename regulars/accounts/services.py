@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from regulars.accounts.models import AGENT_ROLES, ApiToken, AuditLog, Role, Team, User
@@ -135,3 +135,16 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
+
+
+@transaction.atomic
+def sign_out_everywhere(user: User, *, actor: User | None = None) -> User:
+    """End every session of ``user`` (on every device), with an audit row.
+
+    Raising ``session_epoch`` changes the session hash Django checks on each request, so every
+    existing session, this one included, stops being valid at once; no session table scan.
+    """
+    User.objects.filter(pk=user.pk).update(session_epoch=models.F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    record_audit(actor or user, "user.signed_out_everywhere", "user", user.public_id)
+    return user

@@ -65,3 +65,21 @@ def build_cast() -> Cast:
     carol_user = customer_login(carol, "carol@acme.example")
     erin_user = customer_login(erin, "erin@globex.example")
     return Cast(support, billing, alice, bob, charlie, dave, acme, globex, carol, erin, carol_user, erin_user)
+
+
+def enrol_totp(user: User) -> str:
+    """Give ``user`` an authenticator app, as enrolment would; returns the TOTP secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app would show for ``secret`` right now."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    counter = next(iter(yield_hotp_counters_from_time()))
+    return format_hotp_value(hotp_value(secret, counter))

@@ -1,0 +1,7 @@
+"""Desk views: queues."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
