@@ -11,7 +11,7 @@ class ChannelsConfig(AppConfig):
         from regulars.channels.email import handlers
         from regulars.channels.email.imap import imap_poll
         from regulars.channels.email.outbound import SmtpAdapter
-        from regulars.channels.email.tasks import email_sweep
+        from regulars.channels.email.tasks import channel_health_alerts, email_sweep
         from regulars.core.events import subscribe
         from regulars.core.scheduling import register_periodic
 
@@ -21,3 +21,4 @@ class ChannelsConfig(AppConfig):
         # also picks up whatever a handler or an interrupted worker left behind.
         register_periodic("channels.email_sweep", "* * * * *", email_sweep)
         register_periodic("channels.imap_poll", "* * * * *", imap_poll)
+        register_periodic("channels.health_alerts", "* * * * *", channel_health_alerts)

@@ -21,7 +21,8 @@ class Inbox(TimeStampedModel):
 
     Invariants: ``addresses`` are lower-case and each belongs to at most one inbox (checked by
     ``services.ensure_inbox``). ``failing_since`` is set by the first error after a success and
-    cleared by the next success, so health is "red" once it is older than five minutes.
+    cleared by the next success, so health is "red" once it is older than five minutes. Admins
+    are told once per red spell (``red_notified_at``), and told again when it recovers.
     ``settings`` holds the business settings of the inbox (``closed_reply``: ``follow_up`` or
     ``new_ticket``; ``acknowledge``: bool; ``from_name``).
     """
@@ -37,6 +38,8 @@ class Inbox(TimeStampedModel):
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
+    # When admins were told this inbox turned red; cleared (with an all-clear) by the next success.
+    red_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "inboxes"

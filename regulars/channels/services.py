@@ -73,7 +73,15 @@ def default_email_inbox() -> Inbox | None:
 
 
 def record_success(inbox_id: int, now: datetime | None = None) -> None:
-    Inbox.objects.filter(pk=inbox_id).update(last_success_at=now or timezone.now(), failing_since=None)
+    now = now or timezone.now()
+    Inbox.objects.filter(pk=inbox_id).update(last_success_at=now, failing_since=None)
+    # Only the process that clears the flag sends the all-clear, so it goes out once.
+    if Inbox.objects.filter(pk=inbox_id, red_notified_at__isnull=False).update(red_notified_at=None):
+        inbox = Inbox.objects.get(pk=inbox_id)
+        _tell_admins(
+            f"[Regulars] Inbox {inbox.name} is working again",
+            f"The inbox {inbox.name} ({inbox.primary_address}) succeeded again at {now:%Y-%m-%d %H:%M} UTC.\n",
+        )
 
 
 def record_error(inbox_id: int, error: str, now: datetime | None = None) -> None:
@@ -94,3 +102,41 @@ def health_state(inbox: Inbox, now: datetime | None = None) -> str:
 def failing_inboxes(now: datetime | None = None) -> list[Inbox]:
     now = now or timezone.now()
     return list(Inbox.objects.filter(Q(failing_since__lte=now - RED_AFTER)).order_by("name"))
+
+
+def _tell_admins(subject: str, body: str) -> int:
+    """Email every active admin, after the current transaction commits; returns how many."""
+    from django.core.mail import send_mail
+
+    from regulars.accounts.models import Role, User
+
+    recipients = list(User.objects.filter(role=Role.ADMIN, is_active=True).values_list("email", flat=True))
+    if recipients:
+        transaction.on_commit(lambda: send_mail(subject, body, None, recipients, fail_silently=True))
+    return len(recipients)
+
+
+def notify_red_inboxes(now: datetime | None = None) -> list[str]:
+    """Tell admins about each inbox that has turned red, once per red spell; safe to run twice
+    and from several schedulers at once (the conditional update decides who sends)."""
+    from regulars.accounts.services import record_audit
+
+    now = now or timezone.now()
+    told: list[str] = []
+    for inbox in failing_inboxes(now):
+        with transaction.atomic():
+            claimed = Inbox.objects.filter(
+                pk=inbox.pk, red_notified_at__isnull=True, failing_since__isnull=False
+            ).update(red_notified_at=now)
+            if not claimed:
+                continue
+            record_audit(None, "inbox.turned_red", "inbox", inbox.public_id, error=inbox.last_error[:500])
+            since = inbox.failing_since or now
+            _tell_admins(
+                f"[Regulars] Inbox {inbox.name} is failing",
+                f"The inbox {inbox.name} ({inbox.primary_address}) has been failing since "
+                f"{since:%Y-%m-%d %H:%M} UTC. Customers' mail may not be arriving.\n\n"
+                f"Last error: {inbox.last_error}\n\nChannel health: /api/v1/channels/health\n",
+            )
+            told.append(inbox.name)
+    return told

@@ -6,7 +6,8 @@ Settings live in ``Inbox.settings["imap"]``::
      "user": "support@example.com", "password": "...", "folder": "INBOX",
      "after": "seen" | "move" | "delete", "move_to": "Processed", "timeout": 30}
 
-``"password_env": "NAME"`` reads the password from that environment variable instead, so it need
+``"ca_file": "/path/ca.pem"`` trusts a private certificate authority instead of the system's
+(certificates and host names are still verified). ``"password_env": "NAME"`` reads the password from that environment variable instead, so it need
 not sit in the database.
 
 Per (inbox, folder) an ``ImapFolderState`` row keeps UIDVALIDITY and the last UID handled. A
@@ -71,6 +72,8 @@ class ImapSettings:
     after: str = "seen"
     move_to: str = ""
     timeout: float = 30.0
+    # A PEM file of certificate authorities to trust instead of the system's (a private CA).
+    ca_file: str = ""
 
     @classmethod
     def of(cls, inbox: Inbox) -> ImapSettings | None:
@@ -98,7 +101,7 @@ class ImapSettings:
             host=str(raw["host"]), port=int(raw.get("port") or default_port), security=security,
             user=str(raw.get("user", "")), password=password,
             folder=str(raw.get("folder") or "INBOX"), after=after, move_to=move_to,
-            timeout=float(raw.get("timeout") or 30),
+            timeout=float(raw.get("timeout") or 30), ca_file=str(raw.get("ca_file") or ""),
         )  # fmt: skip
 
 
@@ -117,7 +120,10 @@ class PollResult:
 
 def connect(conf: ImapSettings) -> IMAPClient:
     """A logged-in client (the caller logs out)."""
-    context = ssl.create_default_context() if conf.security != "none" else None
+    context = None
+    if conf.security != "none":
+        # Certificates and host names are always verified; ``ca_file`` only changes whom we trust.
+        context = ssl.create_default_context(cafile=conf.ca_file or None)
     client = IMAPClient(
         conf.host, port=conf.port, ssl=conf.security == "ssl", ssl_context=context, timeout=conf.timeout
     )

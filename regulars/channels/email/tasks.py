@@ -29,3 +29,11 @@ def email_sweep(slot: str) -> dict[str, int]:
         "requeued": outbound.requeue_stale(now),
         "delivered": outbound.deliver_due(now),
     }
+
+
+@task()
+def channel_health_alerts(slot: str) -> list[str]:
+    """Every minute: tell admins about inboxes that have failed for five minutes."""
+    from regulars.channels.services import notify_red_inboxes
+
+    return notify_red_inboxes()

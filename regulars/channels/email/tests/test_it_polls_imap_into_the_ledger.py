@@ -57,6 +57,7 @@ class Dovecot:
     root: Path
     conf: Path
     process: subprocess.Popen[bytes]
+    tls_port: int = 0  # implicit TLS (imaps), when started with a certificate
 
     def client(self, user: str, password: str = PASSWORD) -> IMAPClient:
         client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
@@ -120,7 +121,9 @@ def _mail_owner() -> tuple[int, int, dict[str, str]]:
     }  # fmt: skip
 
 
-def start_dovecot(users: list[str]) -> Dovecot:
+def start_dovecot(users: list[str], *, cert: Path | None = None, key: Path | None = None) -> Dovecot:
+    """A private Dovecot; with ``cert`` and ``key`` it offers STARTTLS on ``port`` and implicit
+    TLS on ``tls_port``."""
     binary = dovecot_binary()
     root = Path(tempfile.mkdtemp(prefix="regulars-dovecot-"))
     root.chmod(0o755)  # the mail user (nobody, when we are root) must reach its home
@@ -136,6 +139,11 @@ def start_dovecot(users: list[str]) -> Dovecot:
     (root / "run").mkdir()
     (root / "state").mkdir()
     port = free_port()
+    tls_port = free_port() if cert else 0
+    if cert and key:
+        ssl_conf = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2"
+    else:
+        ssl_conf = "ssl = no"
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout  # noqa: S603 (our own binary)
     major, minor = (int(x) for x in version.split(".")[:2])
     cleartext = "auth_allow_cleartext = yes" if (major, minor) >= (2, 4) else "disable_plaintext_auth = no"
@@ -148,7 +156,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 instance_name = regulars-test-{port}
 log_path = {root}/dovecot.log
-ssl = no
+{ssl_conf}
 {cleartext}
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -169,7 +177,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -179,7 +188,7 @@ service anvil {{
     process = subprocess.Popen(  # noqa: S603 (our own binary and config)
         [binary, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    server = Dovecot(port=port, root=root, conf=conf, process=process)
+    server = Dovecot(port=port, root=root, conf=conf, process=process, tls_port=tls_port)
     deadline = time.monotonic() + 15
     while True:
         if process.poll() is not None:
