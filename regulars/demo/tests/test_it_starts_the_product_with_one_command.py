@@ -194,3 +194,17 @@ def test_it_prints_the_password_the_demo_gave_its_admin(var_dir: Path) -> None:
 
     assert login.password == DEMO_PASSWORD
     assert not (var_dir / "admin-password.txt").exists()
+
+
+@pytest.mark.django_db
+def test_it_offers_a_demo_agent_login_for_the_desk(var_dir: Path) -> None:
+    from regulars.accounts.services import create_agent
+    from regulars.demo.plan import DEMO_PASSWORD
+
+    assert run.prepare(load_demo=False, out=StringIO()).agent_email == ""  # no demo data: no agent
+    create_agent(email="sam@demo.regulars.test", name="Sam", role=Role.AGENT, password=DEMO_PASSWORD)
+
+    login = run.prepare(load_demo=False, out=StringIO())
+
+    assert (login.agent_email, login.agent_password) == ("sam@demo.regulars.test", DEMO_PASSWORD)
+    assert User.objects.get(email=login.agent_email).check_password(login.agent_password)

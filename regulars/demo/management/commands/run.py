@@ -39,6 +39,8 @@ class Login:
     email: str
     password: str
     token: str
+    agent_email: str = ""  # an agent of the demo data, for the desk (no two-factor needed)
+    agent_password: str = ""
 
 
 def password_file() -> Path:
@@ -113,7 +115,24 @@ def prepare(*, load_demo: bool, out: OutputWrapper | TextIO) -> Login:
         else:
             out.write("Empty install, but this build has no `demo` command: starting without demo data.\n")
     admin, password = ensure_admin()
-    return Login(email=admin.email, password=password, token=fresh_run_token(admin))
+    agent_email, agent_password = demo_agent()
+    return Login(
+        email=admin.email,
+        password=password,
+        token=fresh_run_token(admin),
+        agent_email=agent_email,
+        agent_password=agent_password,
+    )
+
+
+def demo_agent() -> tuple[str, str]:
+    """An agent of the demo data whose published password still works, if there is one."""
+    for agent in User.objects.filter(role=Role.AGENT, is_active=True, email__endswith="@demo.regulars.test")[
+        :20
+    ]:
+        if agent.check_password(DEMO_PASSWORD):
+            return agent.email, DEMO_PASSWORD
+    return "", ""
 
 
 def site_url(bind: str) -> str:
@@ -199,9 +218,15 @@ class Command(BaseCommand):
             self.stdout.write(
                 "\n"
                 f"Regulars is running at {site_url(options['bind'])}\n"
-                f"  Sign in:   {login.email} / {login.password}\n"
-                f"  Admin:     {site_url(options['bind'])}/admin/\n"
-                f"  API token: {login.token}\n"
+                + (
+                    f"  Agent desk: {login.agent_email} / {login.agent_password}\n"
+                    if login.agent_email
+                    else ""
+                )
+                + f"  Admin:      {login.email} / {login.password}"
+                " (admins set up an authenticator app at first sign-in)\n"
+                f"  Django admin: {site_url(options['bind'])}/admin/\n"
+                f"  API token:  {login.token}\n"
                 "Press Ctrl-C to stop.\n"
             )
             supervisor.watch()
