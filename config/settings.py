@@ -156,16 +156,14 @@ MFA_TOTP_ISSUER = "Regulars"
 REQUIRE_ADMIN_TWO_FACTOR = env_bool("REQUIRE_ADMIN_TWO_FACTOR", True)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
 
-# The cache holds sign-in rate-limit counters and presence hints. A file cache is shared by
-# every process on one machine; set CACHE_DIR to a shared volume, or keep one web host per cache.
+# The cache holds sign-in rate-limit counters. It lives in the database by default, so every web
+# process on every machine shares the same counters with no other server to run; the table is
+# created by a migration (core 0003) and again by `regulars run` if the setting changed since.
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
         if TESTING
-        else {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache")),
-        }
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "regulars_cache"}
     )
 }
 

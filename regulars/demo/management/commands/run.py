@@ -108,6 +108,7 @@ def prepare(*, load_demo: bool, out: OutputWrapper | TextIO) -> Login:
     """Everything ``regulars run`` does before starting processes."""
     out.write("Migrating the database ...\n")
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)  # idempotent; the cache setting may have changed
     if load_demo and needs_demo_data():
         if demo_command_available():
             out.write("Empty install: loading demo data ...\n")
