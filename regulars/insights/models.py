@@ -1,4 +1,5 @@
-"""What the insight engine knows: categories, trained models, each ticket's triage and each message's mood."""
+"""What the insight engine knows: categories, trained models, each ticket's triage, each message's
+mood, the hourly counters behind emerging-issue alerts, the alerts themselves and who follows them."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def new_mdl_id() -> str:
 
 def new_brand_id() -> str:
     return f"brand_{new_ulid()}"
+
+
+def new_alert_id() -> str:
+    return f"alert_{new_ulid()}"
+
+
+def new_alertsub_id() -> str:
+    return f"alertsub_{new_ulid()}"
 
 
 class Category(TimeStampedModel):
@@ -211,9 +220,194 @@ class MessageInsight(models.Model):
     contact_count = models.PositiveIntegerField(default=1)
     in_scope_score = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Emerging issues: the channel the message came through, its normalised keyword keys, and
+    # when it was added to the hourly counters. ``counted_at`` is claimed with a conditional
+    # UPDATE in the transaction that bumps the counters, so a redelivered event counts nothing.
+    channel = models.CharField(max_length=16, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["ticket", "id"], name="insights_message_by_ticket")]
+        indexes = [
+            models.Index(fields=["ticket", "id"], name="insights_message_by_ticket"),
+            models.Index(fields=["created_at"], name="insights_message_by_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sentiment} on message {self.message_id}"
+
+
+# --- emerging issues ---------------------------------------------------------------------------
+
+
+class TrendDimension(models.TextChoices):
+    CATEGORY = "category", "Category"
+    KEYWORD = "keyword", "Keyword cluster"
+    CHANNEL = "channel", "Channel"
+
+
+class TrendSeries(models.Model):
+    """One counted series: customers' messages per hour in one category, keyword cluster or channel.
+
+    Invariants: unique per (dimension, key). ``key`` is a category's public id, a normalised
+    keyword key (see ``insights.keywords``) or a channel name. ``first_bucket`` is the first hour
+    anything was counted and never moves back; ``last_bucket`` the latest. Series unseen for the
+    retention period are pruned with their counts.
+    """
+
+    dimension = models.CharField(max_length=16, choices=TrendDimension.choices)
+    key = models.CharField(max_length=100)
+    first_bucket = models.DateTimeField()
+    last_bucket = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "trend series"
+        constraints = [models.UniqueConstraint(fields=["dimension", "key"], name="insights_series_unique")]
+        indexes = [models.Index(fields=["last_bucket"], name="insights_series_last")]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}:{self.key}"
+
+
+class TrendCount(models.Model):
+    """How many messages one series counted in one hour (``bucket`` is the start of the hour, UTC).
+
+    Invariants: unique per (series, bucket); only ever incremented, by the event handler that
+    claims a message (``MessageInsight.counted_at``), so detection reads counters instead of
+    scanning messages. An hour without a row counted nothing.
+    """
+
+    series = models.ForeignKey(TrendSeries, on_delete=models.CASCADE, related_name="counts")
+    bucket = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "bucket"], name="insights_count_unique")]
+        indexes = [models.Index(fields=["bucket", "count"], name="insights_count_by_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.series_id}@{self.bucket.isoformat()}: {self.count}"
+
+
+class AlertState(models.TextChoices):
+    OPEN = "open", "Open (still elevated)"
+    CLOSED = "closed", "Closed (back to normal)"
+
+
+class EmergingAlert(TimeStampedModel):
+    """One incident: a series rising well above what is expected for that hour of the week.
+
+    Invariants: at most one ``open`` alert per (dimension, key); it is created once, when the
+    series first crosses the alert threshold, and updated while it stays elevated
+    (``last_elevated_bucket``, ``peak_count``, ``buckets``); it closes once the series has been
+    back below the lower "still elevated" line for ``emerging.CLOSE_AFTER_QUIET_HOURS`` complete
+    hours. A later rise is a new alert. ``buckets`` maps each elevated hour (ISO 8601) to
+    ``[count, expected]``; ``related_keys`` are other keyword keys found in the same messages,
+    folded into this alert rather than raised on their own. ``problem`` is the problem ticket an
+    agent turned it into.
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_alert_id, editable=False)
+    dimension = models.CharField(max_length=16, choices=TrendDimension.choices)
+    key = models.CharField(max_length=100)
+    label = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
+    onset_bucket = models.DateTimeField()
+    last_elevated_bucket = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    current_count = models.PositiveIntegerField(default=0)
+    peak_count = models.PositiveIntegerField(default=0)
+    expected = models.FloatField(default=0.0)
+    total_count = models.PositiveIntegerField(default=0)
+    ticket_count = models.PositiveIntegerField(default=0)
+    customer_count = models.PositiveIntegerField(default=0)
+    buckets = models.JSONField(default=dict, blank=True)
+    related_keys = models.JSONField(default=list, blank=True)
+    problem = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "key"], condition=Q(state="open"), name="insights_one_open_alert"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "-id"], name="insights_alert_by_state")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.state})"
+
+
+class AlertMessage(models.Model):
+    """A customer's message that is part of an alert's incident. Unique per (alert, message);
+    at most ``emerging.MAX_MESSAGES_PER_ALERT`` per alert."""
+
+    alert = models.ForeignKey(EmergingAlert, on_delete=models.CASCADE, related_name="messages")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    bucket = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "message"], name="insights_alert_message_unique")
+        ]
+        indexes = [models.Index(fields=["alert", "-id"], name="insights_alert_messages")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: message {self.message_id}"
+
+
+class AlertSubscription(models.Model):
+    """An agent who wants to hear about new alerts: all of them, one dimension, or one key.
+
+    Invariants: unique per (user, dimension, key); blank ``dimension`` means every alert, blank
+    ``key`` every key of the dimension.
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_alertsub_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=16, choices=TrendDimension.choices, blank=True)
+    key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dimension", "key"], name="insights_subscription_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.dimension or 'all'}:{self.key or '*'}"
+
+
+class AlertNotification(models.Model):
+    """The outbox of alert notifications: one row per (alert, person, reason), written in the
+    transaction that opened or grew the alert, then mailed by a background handler.
+
+    Invariants: unique per (alert, user, reason), so a detection run twice notifies once.
+    ``sent_at`` is set after the mail went out; a failed send keeps ``error`` and is retried by
+    the next detection run, at most ``MAX_TRIES`` times.
+    """
+
+    class Reason(models.TextChoices):
+        OPENED = "opened", "Alert opened"
+
+    alert = models.ForeignKey(EmergingAlert, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.OPENED)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    MAX_TRIES = 5
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "user", "reason"], name="insights_notification_once")
+        ]
+        indexes = [models.Index(fields=["sent_at", "id"], name="insights_notification_unsent")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} -> {self.user_id} ({self.reason})"

@@ -10,9 +10,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from regulars.accounts.models import Role, User
-from regulars.core.errors import Forbidden
+from regulars.core.errors import Forbidden, NotFound
 from regulars.customers.models import Customer
-from regulars.insights.models import Category, MessageInsight, TicketTriage, TriageModel
+from regulars.insights.models import (
+    AlertMessage,
+    AlertSubscription,
+    Category,
+    EmergingAlert,
+    MessageInsight,
+    TicketTriage,
+    TriageModel,
+)
 from regulars.tickets.models import UNSOLVED_CATEGORIES, Ticket
 from regulars.tickets.selectors import get_ticket, visible_tickets
 
@@ -119,3 +127,52 @@ def ticket_insight(viewer: User, number: int) -> TicketInsight:
         .first()
     )
     return TicketInsight(ticket, triage, ticket_sentiment(ticket))
+
+
+# --- emerging issues ---------------------------------------------------------------------------
+
+MAX_ALERT_MESSAGES_SHOWN = 100
+
+
+def alerts_for(
+    viewer: User, *, state: str | None = None, dimension: str | None = None
+) -> QuerySet[EmergingAlert]:
+    """Every alert, newest first, for agents. The counts on an alert are aggregates; the
+    messages and customers behind it are shown per ticket the viewer may see."""
+    _require_agent(viewer)
+    qs = EmergingAlert.objects.select_related("problem").order_by("-id")
+    if state:
+        qs = qs.filter(state=state)
+    if dimension:
+        qs = qs.filter(dimension=dimension)
+    return qs
+
+
+def get_alert(viewer: User, public_id: str) -> EmergingAlert:
+    found = alerts_for(viewer).filter(public_id=public_id).first()
+    if found is None:
+        raise NotFound("No such alert.")
+    return found
+
+
+def alert_messages(viewer: User, alert: EmergingAlert) -> list[AlertMessage]:
+    """The alert's messages on tickets ``viewer`` may see, newest first, with their tickets and
+    customers, in one query."""
+    _require_agent(viewer)
+    return list(
+        AlertMessage.objects.filter(alert=alert, ticket__in=visible_tickets(viewer))
+        .select_related("message", "ticket", "customer")
+        .order_by("-id")[:MAX_ALERT_MESSAGES_SHOWN]
+    )
+
+
+def subscriptions_for(viewer: User) -> QuerySet[AlertSubscription]:
+    _require_agent(viewer)
+    return AlertSubscription.objects.filter(user=viewer).order_by("id")
+
+
+def get_subscription(viewer: User, public_id: str) -> AlertSubscription:
+    found = subscriptions_for(viewer).filter(public_id=public_id).first()
+    if found is None:
+        raise NotFound("No such subscription.")
+    return found

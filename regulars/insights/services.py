@@ -27,19 +27,34 @@ from django.utils.crypto import salted_hmac
 from regulars.accounts.models import Role, Team, User
 from regulars.accounts.services import record_audit
 from regulars.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from regulars.customers.models import Customer
+from regulars.customers.services import create_customer, find_customer_by_identity
 from regulars.insights import signals
 from regulars.insights.backends import Backend, dumps, loads, make_backend, rank, validation_split
+from regulars.insights.emerging import record_trends
+from regulars.insights.keywords import keyword_keys
 from regulars.insights.models import (
+    AlertMessage,
+    AlertSubscription,
     Category,
+    EmergingAlert,
     MessageInsight,
     SisterBrand,
     TicketTriage,
+    TrendDimension,
     TriageModel,
     TriageSettings,
 )
-from regulars.tickets.models import UNSOLVED_CATEGORIES, Message, Priority, StatusCategory, Ticket
+from regulars.tickets.models import (
+    UNSOLVED_CATEGORIES,
+    Message,
+    Priority,
+    StatusCategory,
+    Ticket,
+    TicketType,
+)
 from regulars.tickets.selectors import visible_tickets
-from regulars.tickets.services import route_ticket
+from regulars.tickets.services import link_to_problem, open_ticket, route_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -462,6 +477,8 @@ def record_message_insight(message: Message) -> MessageInsight | None:
             "contact_count": contact_count,
             "in_scope_score": in_scope,
             "created_at": message.created_at,
+            "channel": message.channel,
+            "keywords": [] if message.is_flagged else keyword_keys(text),
         },
     )
     return insight
@@ -478,9 +495,14 @@ def _guarded(work: Callable[[], object]) -> None:
 def on_ticket_created(name: str, payload: dict[str, Any]) -> None:
     def work() -> None:
         ticket = Ticket.objects.get(pk=payload["ticket_id"])
-        triage_ticket(ticket)
+        triage = triage_ticket(ticket)
         if payload.get("message_id"):
-            record_message_insight(Message.objects.select_related("ticket").get(pk=payload["message_id"]))
+            message = Message.objects.select_related("ticket").get(pk=payload["message_id"])
+            insight = record_message_insight(message)
+            # Counted after triage, so the ticket's category is known; a blocked customer's
+            # messages are kept as evidence but never make an alert.
+            if insight is not None and not message.is_flagged:
+                record_trends(insight, category=triage.category if triage is not None else None)
 
     _guarded(work)
 
@@ -488,6 +510,120 @@ def on_ticket_created(name: str, payload: dict[str, Any]) -> None:
 def on_message_created(name: str, payload: dict[str, Any]) -> None:
     if payload.get("author_type") != Message.AuthorType.CUSTOMER or payload.get("kind") != Message.Kind.REPLY:
         return
-    _guarded(
-        lambda: record_message_insight(Message.objects.select_related("ticket").get(pk=payload["message_id"]))
+
+    def work() -> None:
+        message = Message.objects.select_related("ticket").get(pk=payload["message_id"])
+        insight = record_message_insight(message)
+        if insight is not None and not message.is_flagged:
+            record_trends(insight)
+
+    _guarded(work)
+
+
+# --- emerging issues: subscriptions and problem tickets ----------------------------------------
+
+PROBLEM_EMAIL = "problems@regulars.invalid"
+PROBLEM_TAG = "emerging-issue"
+
+
+def _require_agent(actor: User) -> None:
+    if not (actor.is_active and actor.is_agent):
+        raise Forbidden("Only agents may do this.", code="agents_only")
+
+
+@transaction.atomic
+def subscribe_to_alerts(*, actor: User, dimension: str = "", key: str = "") -> tuple[AlertSubscription, bool]:
+    """Hear about new alerts: every one (no dimension), one dimension, or one key of it.
+    Subscribing twice returns the first subscription (``created`` False)."""
+    _require_agent(actor)
+    key = key.strip()
+    if dimension and dimension not in TrendDimension.values:
+        raise ValidationFailed("Unknown dimension.", fields={"dimension": "invalid"})
+    if key and not dimension:
+        raise ValidationFailed("A key needs its dimension.", fields={"dimension": "required"})
+    if len(key) > 100:
+        raise ValidationFailed("A key is at most 100 characters.", fields={"key": "too long"})
+    found = AlertSubscription.objects.filter(user=actor, dimension=dimension, key=key).first()
+    if found is not None:
+        return found, False
+    row = AlertSubscription.objects.create(user=actor, dimension=dimension, key=key)
+    record_audit(actor, "insights.alerts_subscribed", "alert_subscription", row.public_id,
+                 dimension=dimension, key=key)  # fmt: skip
+    return row, True
+
+
+@transaction.atomic
+def unsubscribe_from_alerts(*, actor: User, subscription: AlertSubscription) -> None:
+    """Only one's own subscriptions; someone else's is 404, not 403, so ids reveal nothing."""
+    if subscription.user_id != actor.pk:
+        raise NotFound("No such subscription.")
+    record_audit(actor, "insights.alerts_unsubscribed", "alert_subscription", subscription.public_id)
+    subscription.delete()
+
+
+def _problem_customer(actor: User | None) -> Customer:
+    # A problem ticket is the desk's own record, not a customer's request: it belongs to an
+    # internal requester with no login, like the on-call drill's, so no customer ever sees it.
+    customer = find_customer_by_identity("email", PROBLEM_EMAIL)
+    if customer is None:
+        customer = create_customer(name="Regulars problems", emails=[PROBLEM_EMAIL], actor=actor)
+    return customer
+
+
+def _problem_body(alert: EmergingAlert) -> str:
+    hours = ", ".join(
+        f"{at[:13]}:00 {v[0]} (expected {v[1]})" for at, v in sorted(alert.buckets.items())[:24]
     )
+    related = f"\nRelated keywords: {', '.join(alert.related_keys)}." if alert.related_keys else ""
+    return (
+        f"Emerging issue {alert.public_id}: {alert.label}.\n"
+        f"Started in the hour of {alert.onset_bucket.isoformat()}; peak {alert.peak_count} messages in an hour; "
+        f"{alert.total_count} messages on {alert.ticket_count} tickets from {alert.customer_count} customers "
+        f"so far.{related}\nBy hour: {hours}.\n\n"
+        "The customers' tickets are linked to this problem so they can be answered together."
+    )
+
+
+@dataclass(frozen=True)
+class ProblemConversion:
+    problem: Ticket
+    linked: list[Ticket]
+    created: bool
+
+
+@transaction.atomic
+def convert_alert_to_problem(
+    alert: EmergingAlert, *, actor: User, subject: str | None = None
+) -> ProblemConversion:
+    """Open a problem ticket for an alert and link the customers' tickets to it (those the
+    actor may see). Converting again links the tickets that joined the alert since, to the
+    same problem ticket."""
+    _require_full_agent(actor)
+    alert = EmergingAlert.objects.select_for_update().get(pk=alert.pk)
+    ticket_ids = AlertMessage.objects.filter(alert=alert).values("ticket_id")
+    incidents = list(visible_tickets(actor).filter(pk__in=ticket_ids).order_by("pk"))
+    problem = alert.problem
+    created = False
+    if problem is None or problem.status_category == StatusCategory.CLOSED:
+        if not incidents:
+            raise Forbidden("You may not see any of this alert's tickets.", code="no_visible_tickets")
+        problem = open_ticket(
+            subject=(subject or f"Problem: {alert.label}").strip()[:250] or f"Problem: {alert.label}",
+            body=_problem_body(alert),
+            requester=_problem_customer(actor),
+            actor=actor,
+            ticket_type=TicketType.PROBLEM,
+            priority=Priority.HIGH,
+            priority_reason=f"emerging issue affecting {alert.customer_count} customers",
+            tags=[PROBLEM_TAG],
+            assignee=actor,  # whoever raises the problem owns it (and so may always see it)
+        )
+        alert.problem = problem
+        alert.save(update_fields=["problem", "updated_at"])
+        created = True
+    elif not visible_tickets(actor).filter(pk=problem.pk).exists():
+        raise NotFound("No such alert.")
+    linked = link_to_problem(problem, incidents, actor=actor)
+    record_audit(actor, "insights.alert_converted", "emerging_alert", alert.public_id,
+                 problem=problem.number, linked=[t.number for t in linked])  # fmt: skip
+    return ProblemConversion(problem, linked, created)

@@ -26,6 +26,7 @@ from regulars.tickets.models import (
     Channel,
     Message,
     Priority,
+    SatisfactionRating,
     Status,
     StatusCategory,
     Tag,
@@ -689,4 +690,131 @@ def apply_priority(ticket: Ticket, *, priority: str, reason: str, actor: User | 
         actor, "ticket.priority_applied", "ticket", str(ticket.number), priority=priority, reason=reason
     )
     events.emit("ticket.updated", ticket_id=ticket.pk, fields=["priority", "priority_reason"])
+    return ticket
+
+
+@transaction.atomic
+def link_to_problem(problem: Ticket, incidents: Iterable[Ticket], *, actor: User | None) -> list[Ticket]:
+    """Link customers' tickets (incidents) to the problem ticket that tracks their common cause,
+    so they can be followed and answered together. Returns the tickets newly linked.
+
+    ``actor`` None means a rule does it on behalf of a person who was already checked. A person
+    must be a full agent and links only tickets they may see; merged and closed tickets, the
+    problem itself, other problems and tickets already linked to this problem are skipped.
+    """
+    if actor is not None:
+        if not actor.is_agent or actor.role == Role.LIGHT_AGENT:
+            raise Forbidden("Only agents can link tickets to a problem.")
+        if not visible_tickets(actor).filter(pk=problem.pk).exists():
+            raise Forbidden("You cannot change this ticket.")
+    problem = Ticket.objects.select_for_update(of=("self",)).get(pk=problem.pk)
+    if problem.ticket_type != TicketType.PROBLEM:
+        raise ValidationFailed("Tickets can be linked only to a problem ticket.", code="not_a_problem")
+    ids = {t.pk for t in incidents} - {problem.pk}
+    candidates = Ticket.objects.filter(pk__in=ids, merged_into__isnull=True).exclude(
+        status_category=StatusCategory.CLOSED
+    )
+    if actor is not None:
+        candidates = candidates.filter(pk__in=visible_tickets(actor).values("pk"))
+    linked = list(
+        candidates.exclude(problem_id=problem.pk)
+        .exclude(ticket_type=TicketType.PROBLEM)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    for ticket in linked:
+        old = ticket.problem.number if ticket.problem_id and ticket.problem else None
+        ticket.problem = problem
+        ticket.save(update_fields=["problem", "updated_at"])
+        _history(ticket, actor, "problem_linked", "problem", old, {"ticket": problem.number})
+    if linked:
+        numbers = [t.number for t in linked]
+        _history(problem, actor, "incidents_linked", "", None, {"tickets": numbers})
+        record_audit(actor, "ticket.incidents_linked", "ticket", str(problem.number), tickets=numbers)
+        for ticket in linked:
+            events.emit("ticket.updated", ticket_id=ticket.pk, fields=["problem"])
+    return linked
+
+
+MAX_RATING_COMMENT = 5_000
+
+
+@transaction.atomic
+def rate_ticket(ticket: Ticket, *, actor: User, score: int, comment: str = "") -> SatisfactionRating:
+    """The requester rates the service on their solved (or closed) ticket, 1 to 5 with a comment.
+
+    One rating per ticket; rating again replaces the score and comment, and history keeps both.
+    Only the requester rates (not a colleague who can see the ticket through the organisation).
+    """
+    customer = customer_of(actor)
+    if customer is None or not visible_tickets(actor).filter(pk=ticket.pk).exists():
+        raise Forbidden("Only the requester can rate this ticket.", code="not_requester")
+    ticket = Ticket.objects.select_for_update(of=("self",)).get(pk=ticket.pk)
+    if ticket.requester_id != customer.pk:
+        raise Forbidden("Only the requester can rate this ticket.", code="not_requester")
+    if ticket.status_category not in (StatusCategory.SOLVED, StatusCategory.CLOSED):
+        raise Conflict("A ticket can be rated once it is solved.", code="ticket_not_solved")
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise ValidationFailed("A rating is a whole number from 1 to 5.", fields={"score": "1 to 5"})
+    comment = comment.strip()
+    if len(comment) > MAX_RATING_COMMENT:
+        raise ValidationFailed(
+            f"A comment is at most {MAX_RATING_COMMENT} characters.", fields={"comment": "too long"}
+        )
+    rating = SatisfactionRating.objects.filter(ticket=ticket).first()
+    old = {"score": rating.score, "comment": rating.comment} if rating is not None else None
+    if rating is None:
+        rating = SatisfactionRating.objects.create(
+            ticket=ticket, customer=customer, score=score, comment=comment
+        )
+    elif old != {"score": score, "comment": comment}:
+        rating.score, rating.comment = score, comment
+        rating.save(update_fields=["score", "comment", "updated_at"])
+    else:
+        return rating
+    _history(ticket, actor, "rated", "satisfaction", old, {"score": score, "comment": comment})
+    record_audit(actor, "ticket.rated", "ticket", str(ticket.number), score=score)
+    events.emit("ticket.rated", ticket_id=ticket.pk, score=score)
+    return rating
+
+
+@transaction.atomic
+def escalate_ticket(
+    ticket: Ticket, *, actor: User, team: Team, reason: str, assignee: User | None = None
+) -> Ticket:
+    """Hand a ticket to another team (and optionally a person) because an agent judged it
+    necessary. The reason is required and stays in the conversation as a system event, so the
+    next person knows why the ticket reached them. Without a named person the ticket goes to the
+    team's queue unassigned: keeping the old assignee would leave it with the escalating agent."""
+    if not actor.is_agent or actor.role == Role.LIGHT_AGENT:
+        raise Forbidden("Only agents can escalate tickets; add an internal note instead.")
+    if not visible_tickets(actor).filter(pk=ticket.pk).exists():
+        raise Forbidden("You cannot change this ticket.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed("Say why the ticket is escalated.", fields={"reason": "required"})
+    if len(reason) > 500:
+        raise ValidationFailed("A reason is at most 500 characters.", fields={"reason": "too long"})
+    _check_assignee(assignee)
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("team", "assignee", "requester")
+        .get(pk=ticket.pk)
+    )
+    if ticket.merged_into_id is not None or ticket.status_category == StatusCategory.CLOSED:
+        raise Conflict("Closed and merged tickets cannot be escalated.", code="ticket_closed")
+    if team.pk == ticket.team_id and (assignee is None or assignee.pk == ticket.assignee_id):
+        raise ValidationFailed(
+            "The ticket is already with this team; choose another team or a person.",
+            fields={"team": "unchanged"},
+        )
+    old = {"team": _plain(ticket.team), "assignee": _plain(ticket.assignee)}
+    ticket.team, ticket.assignee = team, assignee
+    ticket.save(update_fields=["team", "assignee", "updated_at"])
+    new = {"team": team.public_id, "assignee": _plain(assignee), "reason": reason}
+    _history(ticket, actor, "escalated", "team", old, new)
+    to = team.name + (f" ({assignee.name or assignee.email})" if assignee is not None else "")
+    post_system_event(ticket, text=f"Escalated to {to} by {actor.name or actor.email}: {reason}", actor=actor)
+    record_audit(actor, "ticket.escalated", "ticket", str(ticket.number), **new)
+    events.emit("ticket.updated", ticket_id=ticket.pk, fields=["assignee", "team"])
     return ticket
