@@ -43,9 +43,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_htmx",
-    "allauth",
-    "allauth.account",
-    "allauth.mfa",
     "regulars.core",
     "regulars.accounts",
     "regulars.customers",
@@ -60,6 +57,10 @@ INSTALLED_APPS = [
     "regulars.desk",
     "regulars.portal",
     "regulars.demo",
+    # After our apps, so our templates (sign-in page, layout) override allauth's own.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
 ]
 
 MIDDLEWARE = [

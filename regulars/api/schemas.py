@@ -223,6 +223,10 @@ class CustomerOut(Schema):
     language: str
     custom_fields: dict[str, Any]
     is_blocked: bool
+    # Set by the customer in the portal; agents read them here and in the desk.
+    preferred_contact: Literal["email", "phone", "chat"]
+    callback_phone: str
+    personal_contact: Literal["self_service", "named_person"]
     merged_into: str | None
     identities: list[IdentityOut]
     created_at: datetime

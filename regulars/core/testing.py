@@ -76,7 +76,6 @@ def enrol_totp(user: User) -> str:
     return secret
 
 
-
 def totp_code(secret: str) -> str:
     """The code an authenticator app would show for ``secret`` right now."""
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time

@@ -42,7 +42,7 @@ class IdentityInline(admin.TabularInline):
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
     list_display = ("name", "public_id", "organisation", "plan", "owner", "is_blocked", "created_at")
-    list_filter = ("is_blocked", "plan", "language")
+    list_filter = ("is_blocked", "plan", "language", "preferred_contact", "personal_contact")
     search_fields = ("name", "=public_id", "identities__value", "organisation__name")
     list_select_related = ("organisation", "plan", "owner")
     raw_id_fields = ("organisation", "owner", "backup_owner", "user", "merged_into")

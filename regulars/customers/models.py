@@ -54,12 +54,31 @@ class Organisation(TimeStampedModel):
         return self.name
 
 
+class ContactChannel(models.TextChoices):
+    """How a customer prefers to be contacted. Chat is listed so the choice exists the day the
+    chat channel does; until then the portal shows it disabled and the service refuses it."""
+
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone call-back"
+    CHAT = "chat", "Chat"
+
+
+class PersonalContact(models.TextChoices):
+    """How much personal contact a customer wants (a named person only where the plan has one)."""
+
+    SELF_SERVICE = "self_service", "Self-service first"
+    NAMED_PERSON = "named_person", "A named person"
+
+
 class Customer(TimeStampedModel):
     """A person we serve, recognised on every channel through their identities.
 
     Invariants: a merged customer keeps its row with ``merged_into`` set and owns nothing any
     more (identities and tickets moved to the survivor), so old links still resolve. A blocked
-    customer's messages are stored and flagged but never answered or notified.
+    customer's messages are stored and flagged but never answered or notified. The contact
+    preferences are the customer's own choice (set in the portal): ``callback_phone`` is set
+    whenever ``preferred_contact`` is phone, and ``personal_contact`` is named_person only while
+    the effective plan includes a named contact.
     """
 
     public_id = models.CharField(max_length=40, unique=True, default=new_cus_id, editable=False)
@@ -89,6 +108,13 @@ class Customer(TimeStampedModel):
     blocked_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    preferred_contact = models.CharField(
+        max_length=16, choices=ContactChannel.choices, default=ContactChannel.EMAIL
+    )
+    callback_phone = models.CharField(max_length=32, blank=True, help_text="Normalised; for call-backs.")
+    personal_contact = models.CharField(
+        max_length=16, choices=PersonalContact.choices, default=PersonalContact.SELF_SERVICE
     )
 
     def __str__(self) -> str:

@@ -18,7 +18,14 @@ from regulars.core import events
 from regulars.core.custom_fields import clean_custom_fields, merge_custom_fields
 from regulars.core.errors import Conflict, ValidationFailed
 from regulars.core.search import index_document, remove_document
-from regulars.customers.models import Customer, Identity, Organisation, SupportPlan
+from regulars.customers.models import (
+    ContactChannel,
+    Customer,
+    Identity,
+    Organisation,
+    PersonalContact,
+    SupportPlan,
+)
 from regulars.customers.signals import customers_merged
 
 _PHONE_DIGITS = re.compile(r"\d")
@@ -405,3 +412,61 @@ def update_organisation(org: Organisation, *, actor: User | None = None, **chang
         org.save(update_fields=[*diff.keys(), "updated_at"])
         record_audit(actor, "organisation.updated", "organisation", org.public_id, changes=diff)
     return org
+
+
+# Channels a customer can choose today. Chat joins this set the day the chat channel exists.
+AVAILABLE_CONTACT_CHANNELS = frozenset({ContactChannel.EMAIL, ContactChannel.PHONE})
+
+
+@transaction.atomic
+def update_contact_preferences(
+    customer: Customer,
+    *,
+    preferred_contact: str,
+    personal_contact: str,
+    callback_phone: str = "",
+    actor: User | None = None,
+) -> Customer:
+    """Record how a customer wants to be contacted and how much personal contact they want.
+
+    A phone call-back needs a number; chat cannot be chosen until the channel exists; a named
+    person only where the customer's plan includes one (support plans decide that, seed 000).
+    """
+    if preferred_contact not in ContactChannel.values:
+        raise ValidationFailed("Choose how we should contact you.", fields={"preferred_contact": "invalid"})
+    if preferred_contact not in AVAILABLE_CONTACT_CHANNELS:
+        raise ValidationFailed(
+            "That way of contacting you is not available yet.", fields={"preferred_contact": "unavailable"}
+        )
+    phone = callback_phone.strip()
+    if phone:
+        phone = normalise_identity(Identity.Kind.PHONE, phone)
+    elif preferred_contact == ContactChannel.PHONE:
+        raise ValidationFailed("A call-back needs a phone number.", fields={"callback_phone": "required"})
+    if personal_contact not in PersonalContact.values:
+        raise ValidationFailed(
+            "Choose how much personal contact you want.", fields={"personal_contact": "invalid"}
+        )
+    customer = (
+        Customer.objects.select_for_update(of=("self",))
+        .select_related("plan", "organisation__plan")
+        .get(pk=customer.pk)
+    )
+    plan = customer.effective_plan
+    if personal_contact == PersonalContact.NAMED_PERSON and not (plan is not None and plan.named_contact):
+        raise ValidationFailed(
+            "Your support plan does not include a named person.", fields={"personal_contact": "not in plan"}
+        )
+    new = {
+        "preferred_contact": preferred_contact,
+        "callback_phone": phone,
+        "personal_contact": personal_contact,
+    }
+    diff = {f: [getattr(customer, f), v] for f, v in new.items() if getattr(customer, f) != v}
+    if diff:
+        for field, (_, value) in diff.items():
+            setattr(customer, field, value)
+        customer.save(update_fields=[*diff.keys(), "updated_at"])
+        record_audit(actor, "customer.preferences_updated", "customer", customer.public_id, changes=diff)
+        events.emit("customer.updated", customer_id=customer.pk, fields=sorted(diff))
+    return customer

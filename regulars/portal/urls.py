@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regulars.portal.views import pages
+from regulars.portal.views import pages, requests, sign_in
 
 app_name = "portal"
-urlpatterns = [*pages.urlpatterns]
+urlpatterns = [*pages.urlpatterns, *requests.urlpatterns, *sign_in.urlpatterns]

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from regulars.accounts.models import ApiToken, AuditLog, Role, User
 from regulars.accounts.services import create_api_token
-from regulars.core.testing import Cast
+from regulars.core.testing import Cast, enrol_totp
 from regulars.tickets.models import Ticket, TicketEvent
 from regulars.tickets.services import open_ticket
 
@@ -29,6 +29,7 @@ def changelist(model: type[Model]) -> str:
 def with_data(cast: Cast) -> Cast:
     open_ticket(subject="Printer on fire", body="Send help", requester=cast.carol, actor=cast.bob)
     create_api_token(cast.bob, name="script")
+    enrol_totp(cast.alice)  # admins cannot use the admin before enrolling two-factor
     return cast
 
 

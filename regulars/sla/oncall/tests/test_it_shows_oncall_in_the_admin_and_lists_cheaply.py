@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from regulars.api.ratelimit import reset
 from regulars.api.tests.conftest import Api, token
-from regulars.core.testing import Cast
+from regulars.core.testing import Cast, enrol_totp
 from regulars.sla.oncall.models import DrillPlan, EscalationPolicy
 from regulars.sla.oncall.services import (
     add_override,
@@ -46,6 +46,7 @@ def test_it_loads_each_changelist_and_change_page(cast: Cast, policy: Escalation
         starts_at=at("2025-03-08T20:00:00+00:00"),
         ends_at=at("2025-03-09T02:00:00+00:00"),
     )
+    enrol_totp(cast.alice)
     client = Client()
     client.force_login(cast.alice)
     name = f"admin:sla_oncall_{model._meta.model_name}"
