@@ -88,6 +88,12 @@ ROWS = [
     ("get", "/sla/priority/tickets/{n}", None, AGENTS),
     ("get", "/sla/reports/fairness", None, FULL),
     ("get", "/sla/reports/fairness.csv", None, FULL),
+    ("get", "/insights/alerts", None, AGENTS),
+    ("get", "/insights/alert-subscriptions", None, AGENTS),
+    ("post", "/insights/alert-subscriptions", {}, AGENTS),
+    ("get", "/insights/tickets/{n}/similar", None, AGENTS),
+    ("get", "/insights/categories", None, AGENTS),
+    ("get", "/insights/triage-queue", None, AGENTS),
 ]
 
 
