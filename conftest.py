@@ -18,7 +18,6 @@ def cast(db: None) -> Cast:
     return build_cast()
 
 
-
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Sign-in rate-limit counters live in the cache; one test's failures must not lock out another's.

@@ -25,6 +25,16 @@ class TargetState(models.TextChoices):
     MET = "met", "Met"
 
 
+# A running target (not yet met) that is at risk or already missed: the desk's "at risk" queue.
+# One expression for the partial index and the query, so SQLite uses the index (exact match only).
+_RISKY = ("at_risk", "breached")
+AT_RISK_CONDITION = Q(is_open=True) & (
+    Q(first_reply_state__in=_RISKY, first_reply_at__isnull=True)
+    | Q(next_reply_state__in=_RISKY, next_reply_replied_at__isnull=True)
+    | Q(resolution_state__in=_RISKY, resolved_at__isnull=True)
+)
+
+
 class BusinessCalendar(TimeStampedModel):
     """When we are open: weekly hours in one time zone, public holidays, and exceptions.
 
@@ -198,6 +208,7 @@ class TicketSla(models.Model):
                 fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="sla_next_check"
             ),
             models.Index(fields=["policy"], condition=Q(is_open=True), name="sla_open_by_policy"),
+            models.Index(fields=["ticket"], condition=AT_RISK_CONDITION, name="sla_at_risk"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import BooleanField, Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from regulars.accounts.models import User
@@ -15,7 +17,15 @@ from regulars.core.errors import NotFound
 from regulars.customers.models import SupportPlan
 from regulars.sla.business_time import WEEKDAYS, holiday_names
 from regulars.sla.clocks import PolicyBook
-from regulars.sla.models import TARGETS, BusinessCalendar, SlaPolicy, Supplier, SupplierWait, TicketSla
+from regulars.sla.models import (
+    AT_RISK_CONDITION,
+    TARGETS,
+    BusinessCalendar,
+    SlaPolicy,
+    Supplier,
+    SupplierWait,
+    TicketSla,
+)
 from regulars.sla.services import ticket_sla
 from regulars.tickets.models import Priority
 from regulars.tickets.selectors import get_ticket
@@ -49,6 +59,28 @@ def get_plan(slug: str) -> SupportPlan:
     if plan is None:
         raise NotFound("No such plan.")
     return plan
+
+
+def at_risk_ticket_ids() -> QuerySet[TicketSla, int]:
+    """Ids of tickets with a running target at risk or breached, as the clocks job last set them.
+
+    A subquery for ``Ticket.objects.filter(pk__in=...)``; callers still apply ``visible_tickets``.
+    It reads the small ``sla_at_risk`` partial index, never the whole clocks table.
+    """
+    if connection.vendor == "sqlite":
+        # SQLite uses a partial index only when the query repeats its condition with literal
+        # values (bound parameters do not match), so the condition is spelled out here.
+        risky = RawSQL(_AT_RISK_SQL, [], output_field=BooleanField())  # noqa: S611 (constants)
+        return TicketSla.objects.filter(risky).values_list("ticket_id", flat=True)
+    return TicketSla.objects.filter(AT_RISK_CONDITION).values_list("ticket_id", flat=True)
+
+
+# The WHERE of the sla_at_risk index as SQLite stores it (models.AT_RISK_CONDITION).
+_AT_RISK_SQL = (
+    '"is_open" AND (("first_reply_at" IS NULL AND "first_reply_state" IN (\'at_risk\', \'breached\'))'
+    " OR (\"next_reply_replied_at\" IS NULL AND \"next_reply_state\" IN ('at_risk', 'breached'))"
+    " OR (\"resolution_state\" IN ('at_risk', 'breached') AND \"resolved_at\" IS NULL))"
+)
 
 
 def format_due(moment: datetime, zone: str, now: datetime) -> str:
