@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import statistics
 import time
 from collections import Counter
@@ -18,6 +19,9 @@ from typing import Any
 import numpy as np
 
 from regulars.insights.backends import Backend, best_threshold, make_backend, rank
+
+# The out-of-scope recall the CLINC150 target asks for (issue 6); see evaluate_clinc.
+OOS_RECALL_TARGET = 0.75
 
 
 def read_csv(path: Path) -> tuple[list[str], list[str]]:
@@ -146,6 +150,10 @@ def evaluate_clinc(path: Path, *, backend_name: str = "light") -> dict[str, Any]
     in_scope_accuracy = float(
         np.mean([ok and s >= threshold for ok, s in zip(test_ok, test_in, strict=True)])
     )
+    # A second operating point, also chosen on validation only: the lowest threshold that puts
+    # ``OOS_RECALL_TARGET`` of oos_val at or below it, beside Larson's (which 3,000 in-scope vs
+    # 100 out-of-scope validation queries pull towards in-scope accuracy).
+    strict = sorted(val_oos)[max(0, math.ceil(len(val_oos) * OOS_RECALL_TARGET) - 1)] if val_oos else 0.0
     return {
         "data": "CLINC150 full",
         "backend": backend_name,
@@ -155,6 +163,11 @@ def evaluate_clinc(path: Path, *, backend_name: str = "light") -> dict[str, Any]
         "in_scope_accuracy_without_threshold": round(float(np.mean(test_ok)), 4),
         "oos_recall": round(float(np.mean([s < threshold for s in test_oos])), 4),
         "oos_auroc": round(_auroc(test_in, test_oos), 4),
+        f"threshold_for_{OOS_RECALL_TARGET:.0%}_oos_recall_on_val": round(strict, 4),
+        "in_scope_accuracy_at_that_threshold": round(
+            float(np.mean([ok and s > strict for ok, s in zip(test_ok, test_in, strict=True)])), 4
+        ),
+        "oos_recall_at_that_threshold": round(float(np.mean([s <= strict for s in test_oos])), 4),
     }
 
 

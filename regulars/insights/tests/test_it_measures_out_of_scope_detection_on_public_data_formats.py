@@ -1,0 +1,88 @@
+"""``regulars insights evaluate-oos`` reads CLINC150 and BANKING77-OOS files and reports the figures.
+
+Runs the light backend (always installed) on tiny files in the two public formats, so the
+evaluation path behind bench/RESULTS.md is exercised in CI without the data sets.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from regulars.insights.backends import best_threshold
+
+from .conftest import examples
+
+OTHER = [
+    "What is the weather like tomorrow",
+    "Play some jazz music please",
+    "Tell me a joke about cats",
+    "How many calories are in an apple",
+    "Set an alarm for seven",
+    "Who won the football game",
+]
+
+
+def _split(texts, labels):
+    train = [[t, lab] for i, (t, lab) in enumerate(zip(texts, labels, strict=True)) if i % 3 != 2]
+    held = [[t, lab] for i, (t, lab) in enumerate(zip(texts, labels, strict=True)) if i % 3 == 2]
+    return train, held
+
+
+def _figures(out: str) -> list[dict]:
+    decoder, text, found = json.JSONDecoder(), out.strip(), []
+    while text:
+        obj, end = decoder.raw_decode(text)
+        found.append(obj)
+        text = text[end:].strip()
+    return found
+
+
+def test_it_reports_clinc150_and_banking77_oos_figures(tmp_path):
+    train, held = _split(*examples(per_topic=30))
+    clinc = {
+        "train": train,
+        "val": held[::2],
+        "test": held[1::2],
+        "oos_val": [[t, "oos"] for t in OTHER[:3]],
+        "oos_test": [[t, "oos"] for t in OTHER[3:]],
+    }
+    (tmp_path / "data_full.json").write_text(json.dumps(clinc))
+    root = tmp_path / "BANKING77-OOS"
+    for folder, items in (
+        ("train", train),
+        ("valid", held[::2]),
+        ("test", held[1::2]),
+        ("id-oos/valid", [[t, "oos"] for t in OTHER[:3]]),
+        ("id-oos/test", [[t, "oos"] for t in OTHER[3:]]),
+        ("ood-oos/test", [[t, "oos"] for t in OTHER]),
+    ):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "seq.in").write_text("\n".join(t for t, _ in items) + "\n")
+        (root / folder / "label").write_text("\n".join(lab for _, lab in items) + "\n")
+    out = io.StringIO()
+    call_command("insights", "evaluate-oos", "--backend", "light", "--clinc", str(tmp_path / "data_full.json"),
+                 "--banking-oos", str(root), stdout=out)  # fmt: skip
+    clinc_figures, banking_figures = _figures(out.getvalue())
+    assert clinc_figures["data"] == "CLINC150 full"
+    assert clinc_figures["in_scope_accuracy_without_threshold"] >= 0.9
+    for key in ("in_scope_accuracy", "oos_recall", "oos_auroc", "threshold_for_75%_oos_recall_on_val",
+                "in_scope_accuracy_at_that_threshold", "oos_recall_at_that_threshold"):  # fmt: skip
+        assert 0.0 <= clinc_figures[key] <= 1.0
+    assert banking_figures["data"] == "BANKING77-OOS"
+    for key in ("id_oos_auroc", "ood_oos_auroc", "in_scope_accuracy", "id_oos_recall", "ood_oos_recall"):
+        assert 0.0 <= banking_figures[key] <= 1.0
+
+
+def test_it_asks_for_at_least_one_data_set():
+    with pytest.raises(CommandError):
+        call_command("insights", "evaluate-oos")
+
+
+def test_the_threshold_treats_out_of_scope_as_one_more_class():
+    # In-scope scores 0.9 (right), 0.8 (right), 0.3 (wrong); out-of-scope 0.4 and 0.2: a cut at
+    # 0.8 gets both right in-scope ones and both out-of-scope ones.
+    assert best_threshold([True, True, False], [0.9, 0.8, 0.3], [0.4, 0.2]) == 0.8
