@@ -143,6 +143,13 @@ class Ticket(TimeStampedModel):
                 condition=Q(status_category__in=UNSOLVED_CATEGORIES),
                 name="ticket_team_queue",
             ),
+            # A team queue filtered or sorted by priority: without it PostgreSQL walks the primary
+            # key past every closed ticket to reach page 20 of a sparse priority (issue 5 bench).
+            models.Index(
+                fields=["team", "priority", "-id"],
+                condition=Q(status_category__in=UNSOLVED_CATEGORIES),
+                name="ticket_team_priority_queue",
+            ),
             models.Index(
                 fields=["assignee", "-id"],
                 condition=Q(status_category__in=UNSOLVED_CATEGORIES),
