@@ -65,6 +65,22 @@ def test_it_shows_the_customer_panel_beside_the_conversation(cast: Cast) -> None
     assert "they wrote via Email" in panel and "we answered via Email" in panel
 
 
+def test_it_shows_how_the_customer_wants_to_be_contacted(cast: Cast) -> None:
+    from regulars.customers.services import update_contact_preferences
+
+    update_contact_preferences(
+        cast.carol,
+        preferred_contact="phone",
+        callback_phone="+44 20 7946 0001",
+        personal_contact="self_service",
+    )
+    ticket = open_ticket(subject="Call me", body="Please ring", requester=cast.carol)
+    html = agent_client(cast.bob).get(f"/desk/tickets/{ticket.number}/").content.decode()
+    panel = html[html.index('aria-labelledby="customer-title"') :]
+    assert "Phone call-back (+442079460001)" in panel
+    assert "Self-service first" in panel
+
+
 def test_it_reads_the_ticket_page_in_the_same_number_of_queries_for_3_or_30_messages(cast: Cast) -> None:
     small = conversation(cast, replies=1, subject="Small")  # 3 public messages, each with a file
     large = conversation(cast, replies=15, subject="Large")  # 31 public messages, each with a file
