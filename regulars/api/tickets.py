@@ -36,7 +36,7 @@ from regulars.customers.models import Customer
 from regulars.customers.selectors import customer_of
 from regulars.customers.services import get_or_create_customer_by_email
 from regulars.tickets import services
-from regulars.tickets.attachments import blob_path
+from regulars.tickets.attachments import download_response
 from regulars.tickets.models import Attachment, Message, Status, StatusCategory, Ticket, TicketEvent
 from regulars.tickets.selectors import (
     LIST_RELATED,
@@ -459,14 +459,4 @@ def download_attachment(request: HttpRequest, public_id: AttachmentId) -> FileRe
     """Always served as a download, never rendered inline, so an uploaded HTML or SVG file
     cannot run script in our origin."""
     attachment = get_attachment(viewer(request), public_id)
-    path = blob_path(attachment.blob.sha256)
-    if not path.exists():
-        raise NotFound("The file of this attachment is missing.")
-    response = FileResponse(
-        path.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(attachment)

@@ -38,7 +38,7 @@ from regulars.desk.models import TicketPresence
 from regulars.desk.selectors_tickets import customer_panel, is_full_agent, others_present
 from regulars.desk.services_presence import note_presence
 from regulars.tickets import services
-from regulars.tickets.attachments import blob_path
+from regulars.tickets.attachments import download_response
 from regulars.tickets.models import Message, StatusCategory, Tag, Ticket
 from regulars.tickets.selectors import get_attachment, get_ticket, visible_messages
 
@@ -343,17 +343,7 @@ def attachment(request: HttpRequest, public_id: str) -> FileResponse:
         found = get_attachment(agent(request), public_id[:40])
     except NotFound:
         raise Http404("No such attachment.") from None
-    file_path = blob_path(found.blob.sha256)
-    if not file_path.exists():
-        raise Http404("The file of this attachment is missing.")
-    response = FileResponse(
-        file_path.open("rb"),
-        as_attachment=True,
-        filename=found.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(found)
 
 
 def _property(what: str) -> URLPattern:

@@ -20,7 +20,7 @@ from regulars.customers.models import ContactChannel, Customer
 from regulars.customers.services import update_contact_preferences
 from regulars.portal.forms import PreferencesForm, RatingForm, ReplyForm, add_domain_error, uploads
 from regulars.portal.views.access import customer_required, portal_customer
-from regulars.tickets.attachments import blob_path
+from regulars.tickets.attachments import download_response
 from regulars.tickets.models import Channel, SatisfactionRating, StatusCategory, Ticket
 from regulars.tickets.selectors import (
     LIST_RELATED,
@@ -172,17 +172,7 @@ def attachment(request: HttpRequest, user: User, customer: Customer, public_id: 
     if not ATTACHMENT_ID.fullmatch(public_id):
         raise NotFound("No such attachment.")  # also keeps NUL bytes away from PostgreSQL
     found = get_attachment(user, public_id)
-    file_path = blob_path(found.blob.sha256)
-    if not file_path.exists():
-        raise NotFound("The file of this attachment is missing.")
-    response = FileResponse(
-        file_path.open("rb"),
-        as_attachment=True,
-        filename=found.filename,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(found)
 
 
 @require_http_methods(["GET", "POST"])
