@@ -65,7 +65,7 @@ class NoteForm(DeskForm):
     attachments = MultipleFileField(label="Files for the note")
 
 
-def _agents() -> Any:
+def agent_choices() -> Any:
     return User.objects.filter(is_active=True, role__in=(Role.ADMIN, Role.AGENT)).order_by("name", "email")
 
 
@@ -90,7 +90,7 @@ class PriorityForm(DeskForm):
 
 class AssigneeForm(DeskForm):
     assignee = AgentChoiceField(
-        queryset=_agents(),
+        queryset=agent_choices(),
         to_field_name="public_id",
         required=False,
         empty_label="Nobody",
@@ -121,7 +121,7 @@ class EscalateForm(DeskForm):
         Team.objects.order_by("name"), to_field_name="public_id", label="Escalate to team", empty_label=None
     )
     assignee = AgentChoiceField(
-        queryset=_agents(), to_field_name="public_id", required=False, empty_label="The team's queue",
+        queryset=agent_choices(), to_field_name="public_id", required=False, empty_label="The team's queue",
         label="Hand to (optional)",
     )  # fmt: skip
     reason = forms.CharField(

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from regulars.accounts.models import Role, User
+from regulars.accounts.models import Role, Team, User
 from regulars.core.errors import DomainError, NotFound
 from regulars.core.models import CustomFieldDefinition
 from regulars.desk.access import agent, agent_required
@@ -32,6 +32,7 @@ from regulars.desk.forms_tickets import (
     StatusForm,
     TagsForm,
     TeamForm,
+    agent_choices,
     uploads_of,
 )
 from regulars.desk.models import TicketPresence
@@ -99,6 +100,17 @@ def _back(ticket: Ticket, anchor: str = "") -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
 
 
+def _share_choices(context: dict[str, Any]) -> None:
+    """Read agents and teams once for the four selects that list them (the assignee and team
+    forms and the escalation form), instead of one query per select as each renders."""
+    agents = [(a.public_id, a.name or a.email) for a in agent_choices()]
+    teams = [(t.public_id, t.name) for t in Team.objects.order_by("name").only("public_id", "name")]
+    context["assignee_form"].fields["assignee"].choices = [("", "Nobody"), *agents]
+    context["team_form"].fields["team"].choices = [("", "No team"), *teams]
+    context["escalate_form"].fields["team"].choices = teams
+    context["escalate_form"].fields["assignee"].choices = [("", "The team's queue"), *agents]
+
+
 @require_GET
 @agent_required
 def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
@@ -123,6 +135,7 @@ def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
             "merge_form": MergeForm(prefix="merge"),
         }
     )
+    _share_choices(context)
     return render(request, "desk/ticket.html", context)
 
 
