@@ -5,30 +5,18 @@ Controls are found by role and label only, as a screen-reader user would find th
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import expect
 
 from regulars.core.browser import screenshot, sign_in
 from regulars.core.testing import Cast
 from regulars.desk.tests.workspace_data import conversation, give_carol_context
-from regulars.tickets.models import Status
 from regulars.tickets.services import post_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _statuses(transactional_db: None) -> None:
-    # Live-server tests flush the database after each test, taking the statuses the migration
-    # created with it (serialized_rollback did not restore them once a browser had signed in).
-    if not Status.objects.exists():
-        migration = import_module("regulars.tickets.migrations.0002_number_sequence_and_statuses")
-        migration.create_statuses(django_apps, None)
 
 
 # The page polls every few seconds; allow a few polls before calling a warning missing.

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 import pytest
-from django.apps import apps as django_apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -24,15 +22,6 @@ from regulars.tickets.models import Status, Ticket
 from regulars.tickets.services import open_ticket, update_ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _statuses(transactional_db: None) -> None:
-    # Live-server tests flush the database after each test, and the statuses the migration
-    # created go with it.
-    if not Status.objects.exists():
-        migration = import_module("regulars.tickets.migrations.0002_number_sequence_and_statuses")
-        migration.create_statuses(django_apps, None)
 
 
 # (subject, requester, priority, channel, status slug, team, assigned to bob)

@@ -12,23 +12,10 @@ from django.core import mail
 from regulars.core.browser import screenshot
 from regulars.core.testing import Cast
 from regulars.tickets.attachments import Upload
-from regulars.tickets.models import Channel, SatisfactionRating, Status, StatusCategory, Ticket
+from regulars.tickets.models import Channel, SatisfactionRating, StatusCategory, Ticket
 from regulars.tickets.services import default_status, open_ticket, post_message, update_ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-STATUSES = [("New", "new"), ("Open", "open"), ("Pending", "pending"), ("On hold", "on_hold"),
-            ("Solved", "solved"), ("Closed", "closed")]  # fmt: skip
-
-
-@pytest.fixture
-def statuses(transactional_db: None) -> None:
-    # A transactional test starts from a flushed database, without the statuses the migration made.
-    for position, (name, category) in enumerate(STATUSES):
-        Status.objects.get_or_create(
-            slug=category.replace("_", "-"),
-            defaults={"name": name, "category": category, "is_default": True, "position": position},
-        )
 
 
 def _link(kind: str) -> str:
@@ -45,7 +32,7 @@ def _fits(page: Any) -> bool:
 
 
 def test_it_takes_a_newcomer_from_request_to_rating(
-    statuses: None, cast: Cast, page: Any, live_server: Any, tmp_path: Path
+    cast: Cast, page: Any, live_server: Any, tmp_path: Path
 ) -> None:
     open_ticket(
         subject="Carol's private matter", body="Only for Carol.", requester=cast.carol, channel=Channel.WEB
@@ -96,9 +83,7 @@ def test_it_takes_a_newcomer_from_request_to_rating(
     screenshot(page, "portal", tmp_path)
 
 
-def test_it_fits_a_phone_screen(
-    statuses: None, cast: Cast, phone_page: Any, live_server: Any, tmp_path: Path
-) -> None:
+def test_it_fits_a_phone_screen(cast: Cast, phone_page: Any, live_server: Any, tmp_path: Path) -> None:
     page = phone_page
     ticket = open_ticket(
         subject="A rather long subject line that has to wrap on a narrow phone screen without scrolling",
