@@ -95,6 +95,13 @@ def _conversation(viewer: User, ticket: Ticket) -> list[Message]:
     return list(visible_messages(viewer, ticket))
 
 
+def _refusal(error: DomainError) -> str:
+    """The message of a change the rules refused; a permission refusal is a 403 page instead."""
+    if error.status == 403:
+        raise PermissionDenied(error.message)
+    return error.message
+
+
 def _back(ticket: Ticket, anchor: str = "") -> HttpResponseRedirect:
     url = reverse("desk:ticket", args=[ticket.number])
     return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
@@ -198,9 +205,7 @@ def _post_message(request: HttpRequest, number: int, *, public: bool) -> HttpRes
             attachments=uploads_of(form.cleaned_data["attachments"]),
         )
     except DomainError as error:
-        if error.status == 403:
-            raise PermissionDenied(error.message) from None
-        messages.error(request, error.message)
+        messages.error(request, _refusal(error))
         return _back(ticket)
     messages.success(request, "Reply sent." if public else "Note added.")
     return _back(ticket, message.public_id)
@@ -279,9 +284,7 @@ def change_property(request: HttpRequest, number: int, what: str) -> HttpRespons
     except ValueError as exc:
         error = str(exc)
     except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from None
-        error = exc.message
+        error = _refusal(exc)
     if not request.htmx:  # type: ignore[attr-defined]
         if error:
             messages.error(request, error)
@@ -314,9 +317,7 @@ def escalate(request: HttpRequest, number: int) -> HttpResponse:
             reason=form.cleaned_data["reason"],
         )
     except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from None
-        messages.error(request, exc.message)
+        messages.error(request, _refusal(exc))
         return _back(ticket, "escalate")
     messages.success(request, f"Escalated to {form.cleaned_data['team'].name}.")
     return _back(ticket)
@@ -339,9 +340,7 @@ def merge(request: HttpRequest, number: int) -> HttpResponse:
     try:
         services.merge_tickets(ticket, target, actor=viewer)
     except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from None
-        messages.error(request, exc.message)
+        messages.error(request, _refusal(exc))
         return _back(ticket, "merge")
     messages.success(request, f"Ticket #{ticket.number} was merged into this ticket.")
     return _back(target)
