@@ -215,42 +215,38 @@ def customer_merge(request: HttpRequest, public_id: str) -> HttpResponse:
     return HttpResponseRedirect(_profile_url(customer))
 
 
-@require_POST
-@agent_required
-def customer_block(request: HttpRequest, public_id: str) -> HttpResponse:
+def _change_block(request: HttpRequest, public_id: str, *, block: bool) -> HttpResponse:
     viewer = agent(request)
     customer = _customer_or_404(viewer, public_id)
     _require_full_agent(viewer)
-    form = BlockForm(request.POST)
+    form = (BlockForm if block else UnblockForm)(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why the customer is blocked.")
+        messages.error(request, f"Say why the customer is {'blocked' if block else 'unblocked'}.")
         return HttpResponseRedirect(_profile_url(customer) + "#block")
     try:
-        services.block_customer(customer, reason=form.cleaned_data["reason"], actor=viewer)
-        messages.success(
-            request, f"{customer} is blocked. Their messages are kept and flagged, never answered."
-        )
+        if block:
+            services.block_customer(customer, reason=form.cleaned_data["reason"], actor=viewer)
+            messages.success(
+                request, f"{customer} is blocked. Their messages are kept and flagged, never answered."
+            )
+        else:
+            services.unblock_customer(customer, reason=form.cleaned_data["reason"], actor=viewer)
+            messages.success(request, f"{customer} is no longer blocked.")
     except DomainError as exc:
         messages.error(request, exc.message)
     return HttpResponseRedirect(_profile_url(customer))
+
+
+@require_POST
+@agent_required
+def customer_block(request: HttpRequest, public_id: str) -> HttpResponse:
+    return _change_block(request, public_id, block=True)
 
 
 @require_POST
 @agent_required
 def customer_unblock(request: HttpRequest, public_id: str) -> HttpResponse:
-    viewer = agent(request)
-    customer = _customer_or_404(viewer, public_id)
-    _require_full_agent(viewer)
-    form = UnblockForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Say why the customer is unblocked.")
-        return HttpResponseRedirect(_profile_url(customer) + "#block")
-    try:
-        services.unblock_customer(customer, reason=form.cleaned_data["reason"], actor=viewer)
-        messages.success(request, f"{customer} is no longer blocked.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return HttpResponseRedirect(_profile_url(customer))
+    return _change_block(request, public_id, block=False)
 
 
 # --- organisations ------------------------------------------------------------------------------
