@@ -24,3 +24,21 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _seed_data_for_live_servers(request: pytest.FixtureRequest) -> None:
+    """Put back the rows migrations seed (the default statuses) for live-server tests: their
+    transactional database is flushed after each test, which takes those rows with it."""
+    if "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from regulars.tickets.models import Status
+
+    if not Status.objects.exists():
+        migration = import_module("regulars.tickets.migrations.0002_number_sequence_and_statuses")
+        migration.create_statuses(apps, None)

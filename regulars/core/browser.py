@@ -30,22 +30,7 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def restore_seed_data() -> None:
-    """Put back the rows migrations seed (the default statuses). A live-server test runs on a
-    transactional database that is flushed after each test, which takes those rows with it."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    from regulars.tickets.models import Status
-
-    if not Status.objects.exists():
-        migration = import_module("regulars.tickets.migrations.0002_number_sequence_and_statuses")
-        migration.create_statuses(apps, None)
-
-
 def _new_page(browser: Any, live_server: Any, width: int = 1280, height: int = 800) -> Any:
-    restore_seed_data()
     context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height})
     context.set_default_timeout(10_000)
     return context.new_page()
