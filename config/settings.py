@@ -114,7 +114,7 @@ EVENT_HANDLERS_INLINE = env_bool("EVENT_HANDLERS_INLINE", TESTING)
 
 TASKS = {
     "default": {
-        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": env_str("TASKS_BACKEND", "regulars.core.task_backend.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }

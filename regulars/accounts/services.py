@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from regulars.accounts.models import AGENT_ROLES, ApiToken, AuditLog, Role, Team, User
+from regulars.core import fastsql
 from regulars.core.errors import Conflict, ValidationFailed
 
 TOKEN_PREFIX = "rg"  # noqa: S105 (a label, not a secret)
@@ -21,8 +22,9 @@ VALID_SCOPES = frozenset({"read", "write"})
 
 def record_audit(actor: User | None, action: str, object_type: str, object_id: str, **data: Any) -> AuditLog:
     """Append an audit row. Call inside the transaction of the change it describes."""
-    return AuditLog.objects.create(
-        actor=actor, action=action, object_type=object_type, object_id=str(object_id), data=data
+    return fastsql.insert(
+        AuditLog(actor=actor, action=action, object_type=object_type, object_id=str(object_id), data=data),
+        need_pk=False,
     )
 
 

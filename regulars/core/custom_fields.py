@@ -5,20 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from regulars.core import fastsql
 from regulars.core.errors import ValidationFailed
 from regulars.core.models import CustomFieldDefinition
 
 
-def clean_custom_fields(target: str, values: dict[str, Any], *, partial: bool = True) -> dict[str, Any]:
+def clean_custom_fields(
+    target: str,
+    values: dict[str, Any],
+    *,
+    partial: bool = True,
+    definitions: list[CustomFieldDefinition] | None = None,
+) -> dict[str, Any]:
     """Return ``values`` coerced to their declared types; unknown keys and bad values are refused.
 
     ``None`` removes a value. With ``partial=False`` required fields must be present.
+    ``definitions``: the target's definitions when the caller has already read them.
     """
-    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(target=target)}
+    if definitions is None:
+        definitions = fastsql.select(CustomFieldDefinition, '"target" = %s', [target])
+    by_key = {d.key: d for d in definitions}
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     for key, raw in values.items():
-        definition = definitions.get(key)
+        definition = by_key.get(key)
         if definition is None:
             errors[key] = "no such custom field"
             continue
@@ -30,7 +40,7 @@ def clean_custom_fields(target: str, values: dict[str, Any], *, partial: bool = 
         except (TypeError, ValueError) as exc:
             errors[key] = str(exc)
     if not partial:
-        for key, definition in definitions.items():
+        for key, definition in by_key.items():
             if definition.required and cleaned.get(key) is None:
                 errors.setdefault(key, "required")
     if errors:

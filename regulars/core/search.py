@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from regulars.core import fastsql
 from regulars.core.models import SearchDocument
 
 MAX_QUERY_TERMS = 12
@@ -41,8 +42,11 @@ def index_document(
             body=body, ticket_id=ticket_id, customer_id=customer_id
         )
     if not updated:
-        SearchDocument.objects.create(
-            kind=kind, object_id=object_id, body=body, ticket_id=ticket_id, customer_id=customer_id
+        fastsql.insert(
+            SearchDocument(
+                kind=kind, object_id=object_id, body=body, ticket_id=ticket_id, customer_id=customer_id
+            ),
+            need_pk=False,
         )
 
 
