@@ -421,7 +421,29 @@ def post_message(
     ``author`` is the signed-in person (agent or customer). Channels that receive a customer's
     message without a signed-in user pass ``author=None`` and ``as_customer``.
     """
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("requester").get(pk=ticket.pk)
+    with fastsql.pipeline():
+        return _post(ticket.pk, author, body, public, body_html, channel, attachments, as_customer)
+
+
+def _post(
+    ticket_id: int,
+    author: User | None,
+    body: str,
+    public: bool,
+    body_html: str | None,
+    channel: str,
+    attachments: Sequence[Upload],
+    as_customer: Customer | None,
+) -> Message:
+    # The ticket row is locked (PostgreSQL) and, with the new message's key, read in one round trip.
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    pending_ticket = fastsql.send_select(Ticket, '"id" = %s' + lock, [ticket_id])
+    pending_ids = fastsql.reserve_ids(Message)
+    found = pending_ticket.rows()
+    if not found:
+        raise Ticket.DoesNotExist(f"No ticket {ticket_id}.")
+    ticket = found[0]
+    message_id = pending_ids.rows()[0][0] if pending_ids is not None else None
     customer = as_customer
     if author is not None and not author.is_agent:
         customer = customer_of(author)
@@ -446,30 +468,41 @@ def post_message(
         raise Conflict("This ticket is closed; open a follow-up instead.", code="ticket_closed")
     text, html = _body(body, body_html)
     flagged = bool(customer is not None and customer.is_blocked)
-    message = Message.objects.create(
-        ticket=ticket,
-        kind=kind,
-        author_type=author_type,
-        author_user=author if author is not None and author.is_agent else None,
-        author_customer=customer if author_type == Message.AuthorType.CUSTOMER else None,
-        channel=channel,
-        body_text=text,
-        body_html=html,
-        is_flagged=flagged,
+    message = fastsql.insert(
+        Message(
+            id=message_id,
+            ticket=ticket,
+            kind=kind,
+            author_type=author_type,
+            author_user=author if author is not None and author.is_agent else None,
+            author_customer=customer if author_type == Message.AuthorType.CUSTOMER else None,
+            channel=channel,
+            body_text=text,
+            body_html=html,
+            is_flagged=flagged,
+        )
     )
     _attach(message, attachments)
     _index_message(message, ticket.requester_id)
-    changed = ["last_message_at", "updated_at"]
     ticket.last_message_at = message.created_at
+    ticket.updated_at = timezone.now()
     new_category = _status_after_message(ticket, kind, author_type)
-    if new_category is not None:
-        old_status = ticket.status
+    if new_category is None:
+        fastsql.run(
+            'UPDATE "tickets_ticket" SET "last_message_at" = %s, "updated_at" = %s WHERE "id" = %s',
+            [ticket.last_message_at, ticket.updated_at, ticket.pk],
+        )
+    else:
+        old_status = fastsql.select(Status, '"id" = %s', [ticket.status_id])[0]
         ticket.status = default_status(new_category)
         ticket.status_category = new_category
         ticket.solved_at = None
-        changed += ["status", "status_category", "solved_at"]
+        fastsql.run(
+            'UPDATE "tickets_ticket" SET "last_message_at" = %s, "updated_at" = %s, "status_id" = %s, '
+            '"status_category" = %s, "solved_at" = NULL WHERE "id" = %s',
+            [ticket.last_message_at, ticket.updated_at, ticket.status_id, new_category, ticket.pk],
+        )
         _history(ticket, author, "status_changed", "status", old_status.slug, ticket.status.slug)
-    ticket.save(update_fields=changed)
     _history(ticket, author, "message_added", kind, None, message.public_id)
     record_audit(author, f"ticket.{kind}_added", "ticket", str(ticket.number), message=message.public_id)
     events.emit(
