@@ -6,9 +6,16 @@ tickets on its own.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from regulars.accounts.models import Role, TicketScope, User
+from regulars.core import fastsql
 from regulars.core.errors import NotFound
 from regulars.core.search import search
 from regulars.customers.selectors import customer_of
@@ -41,6 +48,36 @@ def visible_tickets(viewer: User) -> QuerySet[Ticket]:
     if customer.organisation_id is not None and plan is not None and plan.organisation_wide_visibility:
         own |= Q(organisation_id=customer.organisation_id)
     return qs.filter(own)
+
+
+def visible_tickets_where(viewer: User) -> tuple[str, list[Any]]:
+    """:func:`visible_tickets` as an SQL condition on ``"tickets_ticket"`` and its parameters,
+    for the reads that skip the ORM (the API's list). Tests check both give the same tickets for
+    every role and scope; a change to one is a change to both."""
+    if not viewer.is_active:
+        return "1 = 0", []
+    if viewer.role == Role.ADMIN or (viewer.is_agent and viewer.ticket_scope == TicketScope.ALL):
+        return "1 = 1", []
+    if viewer.is_agent:
+        condition = (
+            '("tickets_ticket"."assignee_id" = %s OR EXISTS (SELECT 1 FROM "tickets_ticket_collaborators" c '
+            'WHERE c."ticket_id" = "tickets_ticket"."id" AND c."user_id" = %s)'
+        )
+        params: list[Any] = [viewer.pk, viewer.pk]
+        if viewer.ticket_scope == TicketScope.TEAMS:
+            condition += ' OR "tickets_ticket"."team_id" IN (SELECT "team_id" FROM "accounts_team_members" WHERE "user_id" = %s)'
+            params.append(viewer.pk)
+        return condition + ")", params
+    customer = customer_of(viewer)
+    if customer is None:
+        return "1 = 0", []
+    plan = customer.effective_plan
+    if customer.organisation_id is not None and plan is not None and plan.organisation_wide_visibility:
+        return (
+            '("tickets_ticket"."requester_id" = %s OR "tickets_ticket"."organisation_id" = %s)',
+            [customer.pk, customer.organisation_id],
+        )
+    return '"tickets_ticket"."requester_id" = %s', [customer.pk]
 
 
 def get_ticket(viewer: User, number: int) -> Ticket:
@@ -92,3 +129,198 @@ def search_tickets(viewer: User, q: str, *, limit: int = 25) -> list[Ticket]:
         return []
     found = {t.pk: t for t in visible_tickets(viewer).filter(pk__in=ordered).select_related(*LIST_RELATED)}
     return [found[pk] for pk in ordered if pk in found][:limit]
+
+
+# --- the API's ticket list, without the ORM -----------------------------------------------------
+#
+# ``GET /api/v1/tickets`` is the hottest read. Through the ORM a page cost ~8 ms of Python
+# (compiling five queries, converting 1,000 values, encoding datetimes one callback at a time);
+# here the SQL is fixed text, names come from indexed scalar subqueries, values come out ready
+# for JSON, and on PostgreSQL the two follow-up reads share one round trip.
+
+_PAGE_COLUMNS = """
+    "tickets_ticket"."id", "tickets_ticket"."number", "tickets_ticket"."subject",
+    (SELECT s."slug" FROM "tickets_status" s WHERE s."id" = "tickets_ticket"."status_id"),
+    "tickets_ticket"."status_category", "tickets_ticket"."priority", "tickets_ticket"."priority_reason",
+    "tickets_ticket"."ticket_type", "tickets_ticket"."channel",
+    (SELECT c."public_id" FROM "customers_customer" c WHERE c."id" = "tickets_ticket"."requester_id"),
+    (SELECT o."public_id" FROM "customers_organisation" o WHERE o."id" = "tickets_ticket"."organisation_id"),
+    (SELECT g."public_id" FROM "accounts_team" g WHERE g."id" = "tickets_ticket"."team_id"),
+    (SELECT u."public_id" FROM "accounts_user" u WHERE u."id" = "tickets_ticket"."assignee_id"),
+    "tickets_ticket"."custom_fields",
+    (SELECT m."number" FROM "tickets_ticket" m WHERE m."id" = "tickets_ticket"."merged_into_id"),
+    "tickets_ticket"."is_flagged", {created_at}, {updated_at}, {last_message_at}, {solved_at}, {closed_at}
+"""
+
+
+def _page_columns() -> str:
+    # SQLite: times as their stored text (naive UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]"), which
+    # json_time turns into the API's form by slicing, instead of parsing 250 datetimes a page.
+    def time(column: str) -> str:
+        quoted = f'"tickets_ticket"."{column}"'
+        return f"CAST({quoted} AS TEXT)" if connection.vendor == "sqlite" else quoted
+
+    names = ("created_at", "updated_at", "last_message_at", "solved_at", "closed_at")
+    return _PAGE_COLUMNS.format(**{name: time(name) for name in names})
+
+
+@dataclass
+class TicketListFilters:
+    status_category: str | None = None
+    status_slug: str | None = None
+    team: str | None = None  # public ids
+    assignee: str | None = None  # a public id, or "none" for unassigned
+    requester: str | None = None
+    tag: str | None = None
+    updated_since: datetime | None = None
+
+
+def ticket_list_page(
+    viewer: User,
+    filters: TicketListFilters,
+    *,
+    order: str = "-created",
+    after: tuple[Any, ...] | None = None,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], tuple[Any, ...] | None]:
+    """One page of the tickets ``viewer`` may see, as JSON-ready dicts, and the key of its last
+    row when another page follows. ``order``: ``-created`` (newest first; ``after`` is
+    ``(id,)``) or ``updated`` (oldest change first; ``after`` is ``(updated_at, id)``)."""
+    ops = connection.ops
+    visible, params = visible_tickets_where(viewer)
+    where = [visible]
+    if filters.status_category is not None:
+        where.append('"tickets_ticket"."status_category" = %s')
+        params.append(filters.status_category)
+    if filters.status_slug is not None:
+        where.append('"tickets_ticket"."status_id" IN (SELECT "id" FROM "tickets_status" WHERE "slug" = %s)')
+        params.append(filters.status_slug)
+    if filters.team is not None:
+        where.append(
+            '"tickets_ticket"."team_id" IN (SELECT "id" FROM "accounts_team" WHERE "public_id" = %s)'
+        )
+        params.append(filters.team)
+    if filters.assignee == "none":
+        where.append('"tickets_ticket"."assignee_id" IS NULL')
+    elif filters.assignee is not None:
+        where.append(
+            '"tickets_ticket"."assignee_id" IN (SELECT "id" FROM "accounts_user" WHERE "public_id" = %s)'
+        )
+        params.append(filters.assignee)
+    if filters.requester is not None:
+        where.append(
+            '"tickets_ticket"."requester_id" IN (SELECT "id" FROM "customers_customer" WHERE "public_id" = %s)'
+        )
+        params.append(filters.requester)
+    if filters.tag is not None:
+        where.append(
+            'EXISTS (SELECT 1 FROM "tickets_ticket_tags" x JOIN "tickets_tag" y ON y."id" = x."tag_id" '
+            'WHERE x."ticket_id" = "tickets_ticket"."id" AND y."name" = %s)'
+        )
+        params.append(filters.tag)
+    if filters.updated_since is not None:
+        where.append('"tickets_ticket"."updated_at" >= %s')
+        params.append(ops.adapt_datetimefield_value(filters.updated_since))
+    if order == "updated":
+        if after is not None:
+            when = ops.adapt_datetimefield_value(after[0])
+            where.append(
+                '("tickets_ticket"."updated_at" > %s OR ("tickets_ticket"."updated_at" = %s AND "tickets_ticket"."id" > %s))'
+            )
+            params += [when, when, after[1]]
+        order_by = '"tickets_ticket"."updated_at", "tickets_ticket"."id"'
+    else:
+        if after is not None:
+            where.append('"tickets_ticket"."id" < %s')
+            params.append(after[0])
+        order_by = '"tickets_ticket"."id" DESC'
+    sql = (
+        f'SELECT {_page_columns()} FROM "tickets_ticket" WHERE {" AND ".join(where)} '  # noqa: S608 (fixed text; values are parameters)
+        f"ORDER BY {order_by} LIMIT %s"
+    )
+    with fastsql.pipeline():
+        rows = fastsql.send(sql, [*params, limit + 1]).rows()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        ids = [row[0] for row in rows]
+        tags: dict[int, list[str]] = {}
+        collaborators: dict[int, list[str]] = {}
+        if ids:
+            marks = ", ".join(["%s"] * len(ids))
+            pending_tags = fastsql.send(
+                f'SELECT x."ticket_id", y."name" FROM "tickets_ticket_tags" x JOIN "tickets_tag" y '  # noqa: S608 (placeholders only)
+                f'ON y."id" = x."tag_id" WHERE x."ticket_id" IN ({marks})',
+                ids,
+            )
+            pending_people = fastsql.send(
+                f'SELECT x."ticket_id", u."public_id" FROM "tickets_ticket_collaborators" x JOIN "accounts_user" u '  # noqa: S608
+                f'ON u."id" = x."user_id" WHERE x."ticket_id" IN ({marks})',
+                ids,
+            )
+            for ticket_id, name in pending_tags.rows():
+                tags.setdefault(ticket_id, []).append(name)
+            for ticket_id, public_id in pending_people.rows():
+                collaborators.setdefault(ticket_id, []).append(public_id)
+    items = [
+        {
+            "number": r[1],
+            "subject": r[2],
+            "status": r[3],
+            "status_category": r[4],
+            "priority": r[5],
+            "priority_reason": r[6],
+            "ticket_type": r[7],
+            "channel": r[8],
+            "requester": r[9],
+            "organisation": r[10],
+            "team": r[11],
+            "assignee": r[12],
+            "tags": sorted(tags.get(r[0], ())),
+            "collaborators": sorted(collaborators.get(r[0], ())),
+            "custom_fields": _json_value(r[13]),
+            "merged_into": r[14],
+            "is_flagged": bool(r[15]),
+            "created_at": json_time(r[16]),
+            "updated_at": json_time(r[17]),
+            "last_message_at": json_time(r[18]),
+            "solved_at": json_time(r[19]),
+            "closed_at": json_time(r[20]),
+        }
+        for r in rows
+    ]
+    if not more:
+        return items, None
+    last = rows[-1]
+    return items, ((_as_datetime(last[17]), last[0]) if order == "updated" else (last[0],))
+
+
+def _json_value(value: Any) -> Any:
+    if value == "{}":  # most tickets have no custom fields
+        return {}
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _utc_naive(value: datetime) -> datetime:
+    # SQLite gives naive datetimes that are already UTC; PostgreSQL gives aware ones.
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _utc_naive(value).replace(tzinfo=UTC)
+
+
+def json_time(value: datetime | str | None) -> str | None:
+    """A stored time as the API writes every time (Django's JSON encoder: UTC, milliseconds when
+    there are any, ``Z``)."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite's stored text, naive UTC
+        fraction = value[20:26]
+        if fraction and fraction != "000000":
+            return f"{value[:10]}T{value[11:19]}.{fraction[:3]}Z"
+        return f"{value[:10]}T{value[11:19]}Z"
+    value = _utc_naive(value)
+    text = value.isoformat()
+    return f"{text[:23]}Z" if value.microsecond else f"{text}Z"

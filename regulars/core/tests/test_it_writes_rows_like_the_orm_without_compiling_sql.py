@@ -1,0 +1,85 @@
+"""core.fastsql writes and reads rows with SQL built once; what lands in the database must be
+what ``save()`` would have written, and a failure inside a pipeline must roll back like any other."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import signals
+from django.forms.models import model_to_dict
+
+from regulars.accounts.models import AuditLog
+from regulars.core import fastsql
+from regulars.core.models import SearchDocument
+from regulars.tickets.models import Tag
+
+
+@pytest.mark.django_db
+def test_an_insert_stores_what_save_would_store() -> None:
+    fast = fastsql.insert(AuditLog(action="x.done", object_type="thing", object_id="1", data={"a": [1, "é"]}))
+    slow = AuditLog(action="x.done", object_type="thing", object_id="1", data={"a": [1, "é"]})
+    slow.save()
+    assert fast.pk is not None and fast.pk != slow.pk
+    stored_fast, stored_slow = AuditLog.objects.get(pk=fast.pk), AuditLog.objects.get(pk=slow.pk)
+    without_keys = lambda row: {k: v for k, v in model_to_dict(row).items() if k != "id"}  # noqa: E731
+    assert without_keys(stored_fast) == without_keys(stored_slow)
+    assert stored_fast.created_at is not None  # auto_now_add ran
+
+
+@pytest.mark.django_db
+def test_an_insert_sends_the_save_signals() -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def before(sender: object, instance: Tag, **kwargs: object) -> None:
+        seen.append(("pre", instance.pk is None))
+
+    def after(sender: object, instance: Tag, created: bool, **kwargs: object) -> None:
+        seen.append(("post", created))
+
+    signals.pre_save.connect(before, sender=Tag)
+    signals.post_save.connect(after, sender=Tag)
+    try:
+        fastsql.insert(Tag(name="signalled"))
+    finally:
+        signals.pre_save.disconnect(before, sender=Tag)
+        signals.post_save.disconnect(after, sender=Tag)
+    assert seen == [("pre", True), ("post", True)]
+
+
+@pytest.mark.django_db
+def test_a_select_builds_the_same_instances_as_the_orm() -> None:
+    fastsql.insert(AuditLog(action="a", object_type="t", object_id="9", data={"k": 1}))
+    (fast,) = fastsql.select(AuditLog, '"object_id" = %s', ["9"])
+    slow = AuditLog.objects.get(object_id="9")
+    assert model_to_dict(fast) == model_to_dict(slow)
+    assert fast.created_at == slow.created_at and fast.data == {"k": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_in_a_pipeline_rolls_the_whole_write_back() -> None:
+    fastsql.insert(Tag(name="taken"))
+    with pytest.raises(IntegrityError), transaction.atomic(), fastsql.pipeline():
+        fastsql.insert(SearchDocument(kind="ticket", object_id=1, body="lost"), need_pk=False)
+        fastsql.run('INSERT INTO "tickets_tag" ("name") VALUES (%s)', ["taken"])  # duplicate
+    assert not SearchDocument.objects.exists()
+    assert list(Tag.objects.values_list("name", flat=True)) == ["taken"]
+    # The connection is usable afterwards.
+    assert fastsql.execute("SELECT COUNT(*) FROM tickets_tag") == [(1,)]
+
+
+@pytest.mark.django_db
+def test_reads_sent_together_come_back_to_their_own_callers() -> None:
+    fastsql.insert(Tag(name="one"))
+    fastsql.insert(Tag(name="two"))
+    with fastsql.pipeline():
+        first = fastsql.send_select(Tag, '"name" = %s', ["one"])
+        second = fastsql.send("SELECT COUNT(*) FROM tickets_tag")
+        third = fastsql.send_select(Tag, '"name" = %s', ["two"])
+        assert [t.name for t in third.rows()] == ["two"]
+        assert second.rows() == [(2,)]
+        assert [t.name for t in first.rows()] == ["one"]
+    ids = fastsql.reserve_ids(Tag)
+    if connection.vendor == "postgresql":
+        assert ids is not None and ids.rows()[0][0] > max(Tag.objects.values_list("id", flat=True))
+    else:
+        assert ids is None
