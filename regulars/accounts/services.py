@@ -127,18 +127,13 @@ def authenticate_token(raw: str) -> ApiToken | None:
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
-    # Every API call starts here: the token and its user are read in one round trip, without
-    # the ORM's per-call query compilation (see core.fastsql).
-    with fastsql.pipeline():
-        pending_token = fastsql.send_select(ApiToken, '"prefix" = %s', [parts[1]])
-        pending_user = fastsql.send_select(
-            User, '"id" = (SELECT "user_id" FROM "accounts_apitoken" WHERE "prefix" = %s)', [parts[1]]
-        )
-        tokens, users = pending_token.rows(), pending_user.rows()
-    if not tokens or not users:
+    # Every API call starts here: read without the ORM's per-call query compilation (fastsql).
+    tokens = fastsql.select(ApiToken, '"prefix" = %s', [parts[1]])
+    if not tokens or not hmac.compare_digest(tokens[0].secret_hash, _hash_secret(parts[2])):
         return None
     token = tokens[0]
-    if not hmac.compare_digest(token.secret_hash, _hash_secret(parts[2])):
+    users = fastsql.select(User, '"id" = %s', [token.user_id])
+    if not users:
         return None
     token.user = users[0]
     if not token.is_usable() or not token.user.is_active:

@@ -125,3 +125,9 @@ def test_times_read_as_text_or_values_look_like_every_other_time_in_the_api(valu
     stored_text = str(value.astimezone(dt.UTC).replace(tzinfo=None))  # how SQLite keeps it
     assert json_time(value) == json_time(stored_text) == expected
     assert json_time(None) is None
+
+
+def test_postgresqls_shortened_fractions_keep_their_milliseconds() -> None:
+    assert json_time("2026-01-02 03:04:05.1") == "2026-01-02T03:04:05.100Z"
+    assert json_time("2026-01-02 03:04:05.0004") == "2026-01-02T03:04:05.000Z"
+    assert json_time("2026-01-02 03:04:05") == "2026-01-02T03:04:05Z"
