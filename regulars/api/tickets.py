@@ -12,7 +12,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Path, Query, Router
 from ninja import Status as Reply
-from ninja.responses import Response
 
 from regulars.accounts.models import User
 from regulars.api.auth import require_agent, viewer
@@ -44,6 +43,7 @@ from regulars.tickets.selectors import (
     TicketListFilters,
     get_attachment,
     get_ticket,
+    ticket_item,
     ticket_list_page,
     visible_messages,
 )
@@ -179,11 +179,7 @@ def list_tickets(
     next_cursor = None
     if last is not None:
         next_cursor = encode_cursor([last[0].isoformat(), last[1]] if order == "updated" else [last[0]])
-    # The page is built as JSON-ready values by the selector and written without re-validation;
-    # the schema test (schemathesis) checks that these pages still conform to TicketPage.
-    return HttpResponse(
-        json.dumps({"items": items, "next_cursor": next_cursor}), content_type="application/json"
-    )
+    return _json({"items": items, "next_cursor": next_cursor})
 
 
 def _requester_for(user: User, payload: TicketIn) -> Customer:
@@ -213,7 +209,7 @@ def _requester_for(user: User, payload: TicketIn) -> Customer:
 
 
 @router.post("/tickets", response=responses({201: TicketOut}), summary="Open a ticket")
-def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, Any]]:
+def create_ticket(request: HttpRequest, payload: TicketIn) -> HttpResponse:
     """Agents open tickets for anyone (a new email address becomes a new customer); customers
     open tickets for themselves only, and may not set how the team handles them."""
     user = viewer(request)
@@ -242,12 +238,22 @@ def create_ticket(request: HttpRequest, payload: TicketIn) -> Reply[dict[str, An
         custom_fields=payload.custom_fields,
         attachments=uploads(payload.attachments),
     )
-    return Reply(201, ticket_out(with_list_relations(Ticket.objects.filter(pk=ticket.pk)).get()))
+    return _json(ticket_item(None, pk=ticket.pk), status=201)
 
 
 @router.get("/tickets/{number}", response=responses({200: TicketOut}), summary="Get a ticket")
-def read_ticket(request: HttpRequest, number: NumberPath) -> dict[str, Any]:
-    return ticket_out(get_ticket(viewer(request), number))
+def read_ticket(request: HttpRequest, number: NumberPath) -> HttpResponse:
+    item = ticket_item(viewer(request), number=number)
+    if item is None:
+        # 404 rather than 403: a customer must not learn that someone else's ticket exists.
+        raise NotFound("No such ticket.")
+    return _json(item)
+
+
+def _json(data: Any, status: int = 200) -> HttpResponse:
+    """A body the selectors built as JSON-ready values, written without re-validation (the
+    schema test, schemathesis, checks these responses still conform to their schema)."""
+    return HttpResponse(json.dumps(data), status=status, content_type="application/json")
 
 
 @router.patch("/tickets/{number}", response=responses({200: TicketOut}), summary="Change a ticket")

@@ -237,13 +237,38 @@ def ticket_list_page(
             where.append('"tickets_ticket"."id" < %s')
             params.append(after[0])
         order_by = '"tickets_ticket"."id" DESC'
+    rows, items = _items(" AND ".join(where), params, order_by, limit + 1)
+    more = len(rows) > limit
+    rows, items = rows[:limit], items[:limit]
+    if not more:
+        return items, None
+    last = rows[-1]
+    return items, ((_as_datetime(last[17]), last[0]) if order == "updated" else (last[0],))
+
+
+def ticket_item(
+    viewer: User | None, *, number: int | None = None, pk: int | None = None
+) -> dict[str, Any] | None:
+    """One ticket ``viewer`` may see, by number or key, in the API's form (the list's values);
+    ``None`` when there is none or it is not theirs to see. ``viewer=None`` skips the policy:
+    only for showing a caller the ticket it has just written."""
+    where, params = visible_tickets_where(viewer) if viewer is not None else ("1 = 1", [])
+    if number is not None:
+        where, params = f'{where} AND "tickets_ticket"."number" = %s', [*params, number]
+    if pk is not None:
+        where, params = f'{where} AND "tickets_ticket"."id" = %s', [*params, pk]
+    _rows, items = _items(where, params, '"tickets_ticket"."id"', 1)
+    return items[0] if items else None
+
+
+def _items(
+    where: str, params: list[Any], order_by: str, limit: int
+) -> tuple[list[Any], list[dict[str, Any]]]:
     sql = (
-        f'SELECT {_page_columns()} FROM "tickets_ticket" WHERE {" AND ".join(where)} '  # noqa: S608 (fixed text; values are parameters)
+        f'SELECT {_page_columns()} FROM "tickets_ticket" WHERE {where} '  # noqa: S608 (fixed text; values are parameters)
         f"ORDER BY {order_by} LIMIT %s"
     )
-    rows = fastsql.execute(sql, [*params, limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows = fastsql.execute(sql, [*params, limit])
     ids = [row[0] for row in rows]
     tags: dict[int, list[str]] = {}
     collaborators: dict[int, list[str]] = {}
@@ -288,10 +313,7 @@ def ticket_list_page(
         }
         for r in rows
     ]
-    if not more:
-        return items, None
-    last = rows[-1]
-    return items, ((_as_datetime(last[17]), last[0]) if order == "updated" else (last[0],))
+    return rows, items
 
 
 def _json_value(value: Any) -> Any:
