@@ -336,7 +336,7 @@ def train_model(
 
 def _in_scope_threshold(backend: Backend, texts: Sequence[str], labels: Sequence[str]) -> float | None:
     ranked = rank(backend, texts, k=1)
-    right = sorted(r.confidence for r, t in zip(ranked, labels, strict=True) if r.label == t)
+    right = sorted(r.in_scope for r, t in zip(ranked, labels, strict=True) if r.label == t)
     if not right:
         return None
     return float(right[int(len(right) * IN_SCOPE_FALSE_ALARM_RATE)])
@@ -379,7 +379,7 @@ def triage_ticket(ticket: Ticket, *, now: dt.datetime | None = None) -> TicketTr
     in_scope_cut = (
         policy.in_scope_threshold if policy.in_scope_threshold is not None else row.in_scope_threshold
     )
-    misdirected = in_scope_cut is not None and best.confidence < in_scope_cut
+    misdirected = in_scope_cut is not None and best.in_scope < in_scope_cut
     routed = (
         not misdirected and category is not None and category.team_id is not None
         and best.confidence >= policy.route_threshold
@@ -392,7 +392,7 @@ def triage_ticket(ticket: Ticket, *, now: dt.datetime | None = None) -> TicketTr
         triage.category = category
         triage.predicted_category = category
         triage.confidence = round(best.confidence, 6)
-        triage.in_scope_score = round(best.confidence, 6)
+        triage.in_scope_score = round(best.in_scope, 6)
         triage.alternatives = [{"category": name, "confidence": round(p, 6)} for name, p in best.alternatives]
         triage.model = row
         triage.routed = routed
@@ -464,7 +464,7 @@ def record_message_insight(message: Message) -> MessageInsight | None:
     in_scope = None
     model = active_model()
     if model is not None:
-        in_scope = round(rank(model[1], [text], k=1)[0].confidence, 6)
+        in_scope = round(rank(model[1], [text], k=1)[0].in_scope, 6)
     insight, _ = MessageInsight.objects.get_or_create(
         message=message,
         defaults={

