@@ -22,7 +22,7 @@ from django.db.models import Field, Model, signals
 M = TypeVar("M", bound=Model)
 
 _inserts: dict[tuple[str, type[Model], bool, bool], tuple[str, list[Field[Any, Any]]]] = {}
-_selects: dict[tuple[str, type[Model], str], tuple[str, list[str]]] = {}
+_selects: dict[tuple[Any, ...], tuple[str, list[str]]] = {}
 
 
 def _insert_sql(
@@ -73,11 +73,114 @@ def insert(obj: M, *, need_pk: bool = True) -> M:
     return obj
 
 
-def select(model: type[M], where: str, params: Sequence[Any], *, order_by: str = "") -> list[M]:
-    """Instances of ``model`` whose row matches the SQL condition ``where`` (columns quoted by the
-    caller as needed); the statement is built once per ``where``. For small lookups by key."""
+def insert_if_absent(obj: M, conflict: Sequence[str]) -> bool:
+    """INSERT ``obj`` unless a row with the same values of the unique fields ``conflict`` (field
+    names, matching one unique constraint) exists: ``INSERT ... ON CONFLICT (...) DO NOTHING``.
+    True, and ``obj.pk`` set, when the row was written; False (nothing written, no signals) when
+    it existed. Unlike a check followed by an INSERT in a savepoint, a concurrent writer of the
+    same key cannot make it fail. Sends ``pre_save`` always and ``post_save`` only for a write."""
     connection = connections[DEFAULT_DB_ALIAS]
-    sql, names = _select_sql(connection, model, where, order_by)
+    model = type(obj)
+    alias = DEFAULT_DB_ALIAS
+    if signals.pre_save.has_listeners(model):
+        signals.pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
+    with_pk = obj.pk is not None
+    key = (connection.vendor, model, with_pk, tuple(conflict))
+    found = _conflict_inserts.get(key)
+    if found is None:
+        quote = connection.ops.quote_name
+        pk = model._meta.pk
+        assert pk is not None
+        sql, fields = _insert_sql(connection, model, with_pk, False)
+        columns = ", ".join(quote(_column(_field(model, name))) for name in conflict)
+        sql += f" ON CONFLICT ({columns}) DO NOTHING RETURNING {quote(_column(pk))}"
+        found = _conflict_inserts[key] = (sql, fields)
+    sql, fields = found
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = alias
+    if signals.post_save.has_listeners(model):
+        signals.post_save.send(
+            sender=model, instance=obj, created=True, update_fields=None, raw=False, using=alias
+        )
+    return True
+
+
+_conflict_inserts: dict[
+    tuple[str, type[Model], bool, tuple[str, ...]], tuple[str, list[Field[Any, Any]]]
+] = {}
+_updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, list[Field[Any, Any]]]] = {}
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), name
+    return field
+
+
+def _column(field: Field[Any, Any]) -> str:
+    assert field.column is not None
+    return field.column
+
+
+def update(obj: Model, *field_names: str) -> None:
+    """Write the named fields of ``obj`` to its row, like ``obj.save(update_fields=field_names)``
+    (each field's ``pre_save`` runs, so ``auto_now`` fields listed are refreshed; ``pre_save`` and
+    ``post_save`` are sent), with the UPDATE compiled once per model and set of fields. For rows
+    known to exist (e.g. locked by the caller): where ``save()`` would raise for a missing row,
+    this changes nothing."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    alias = DEFAULT_DB_ALIAS
+    names = tuple(field_names)
+    if signals.pre_save.has_listeners(model):
+        signals.pre_save.send(
+            sender=model, instance=obj, raw=False, using=alias, update_fields=frozenset(names)
+        )
+    key = (connection.vendor, model, names)
+    found = _updates.get(key)
+    if found is None:
+        quote = connection.ops.quote_name
+        pk = model._meta.pk
+        assert pk is not None
+        fields = [_field(model, name) for name in names]
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values are parameters)
+            quote(model._meta.db_table),
+            ", ".join(f"{quote(_column(f))} = %s" for f in fields),
+            quote(_column(pk)),
+        )
+        found = _updates[key] = (sql, fields)
+    sql, fields = found
+    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, obj.pk])
+    if signals.post_save.has_listeners(model):
+        signals.post_save.send(
+            sender=model, instance=obj, created=False, update_fields=frozenset(names), raw=False, using=alias
+        )
+
+
+def select(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str = "",
+    limit: int | None = None,
+    for_update: bool = False,
+) -> list[M]:
+    """Instances of ``model`` whose row matches the SQL condition ``where`` (columns quoted by the
+    caller as needed); the statement is built once per ``where``. For small lookups by key.
+    ``limit``: at most that many rows; ``for_update``: lock them (``SELECT ... FOR UPDATE``, like
+    ``select_for_update()``: nothing on SQLite, whose writers are serialised anyway)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql, names = _select_sql(connection, model, where, order_by, limit, for_update)
     converters = _converters(connection, model)
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
@@ -91,8 +194,15 @@ def select(model: type[M], where: str, params: Sequence[Any], *, order_by: str =
     return out
 
 
-def _select_sql(connection: Any, model: type[Model], where: str, order_by: str) -> tuple[str, list[str]]:
-    key = (connection.vendor, model, where + order_by)
+def _select_sql(
+    connection: Any,
+    model: type[Model],
+    where: str,
+    order_by: str,
+    limit: int | None = None,
+    for_update: bool = False,
+) -> tuple[str, list[str]]:
+    key = (connection.vendor, model, where, order_by, limit, for_update)
     found = _selects.get(key)
     if found is None:
         quote = connection.ops.quote_name
@@ -103,6 +213,10 @@ def _select_sql(connection: Any, model: type[Model], where: str, order_by: str) 
             where,
             f" ORDER BY {order_by}" if order_by else "",
         )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        if for_update and connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
         found = _selects[key] = (sql, [f.attname for f in fields])
     return found
 
@@ -141,6 +255,13 @@ def run(sql: str, params: Sequence[Any] = ()) -> None:
     """Run a statement whose answer nobody reads (inside :func:`pipeline`: no round trip)."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, list(params))
+
+
+def changed(sql: str, params: Sequence[Any] = ()) -> int:
+    """Run a write and return how many rows it changed (a conditional UPDATE deciding something)."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return int(cursor.rowcount)
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -197,10 +318,18 @@ def send(sql: str, params: Sequence[Any] = ()) -> Pending:
     return Pending(cursor)
 
 
-def send_select(model: type[M], where: str, params: Sequence[Any], *, order_by: str = "") -> Pending:
+def send_select(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str = "",
+    limit: int | None = None,
+    for_update: bool = False,
+) -> Pending:
     """:func:`select`, sent now and read later: ``.rows()`` gives the instances."""
     connection = connections[DEFAULT_DB_ALIAS]
-    sql, names = _select_sql(connection, model, where, order_by)
+    sql, names = _select_sql(connection, model, where, order_by, limit, for_update)
     converters = _converters(connection, model)
     cursor = connection.cursor()
     cursor.execute(sql, list(params))

@@ -15,17 +15,18 @@ import re
 from email import policy
 from email.parser import BytesHeaderParser
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from regulars.accounts.models import AGENT_ROLES, User
+from regulars.accounts.models import AGENT_ROLES
 from regulars.channels.email import outbound, tokens
 from regulars.channels.email.models import BouncedAddress, InboundEmail, OutboundEmail
 from regulars.channels.email.parsing import ParsedEmail, parse_email
 from regulars.channels.email.threading import find_thread
 from regulars.channels.models import Inbox
 from regulars.channels.services import record_error, record_success
+from regulars.core import fastsql
 from regulars.customers.services import get_or_create_customer_by_email
 from regulars.tickets.models import Channel, Message, StatusCategory, Ticket
 from regulars.tickets.services import open_ticket, post_message, post_system_event
@@ -63,20 +64,17 @@ def store_raw(
 ) -> tuple[InboundEmail, bool]:
     """Commit the raw message to the ledger; ``(row, created)``. A redelivery returns the first row."""
     key, message_id = message_key(raw)
+    row = InboundEmail(
+        inbox=inbox, message_key=key, message_id=message_id, raw=raw, size=len(raw),
+        envelope_from=(envelope_from or "")[:320], envelope_to=list(envelope_to)[:100], source=source,
+    )  # fmt: skip
     with transaction.atomic():
-        existing = InboundEmail.objects.filter(inbox=inbox, message_key=key).first()
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    row = InboundEmail.objects.create(
-                        inbox=inbox, message_key=key, message_id=message_id, raw=raw, size=len(raw),
-                        envelope_from=(envelope_from or "")[:320], envelope_to=list(envelope_to)[:100],
-                        source=source,
-                    )  # fmt: skip
-                record_success(inbox.pk)
-                return row, True
-            except IntegrityError:  # the same message arriving twice at once
-                existing = InboundEmail.objects.get(inbox=inbox, message_key=key)
+        # One statement whether or not the message is stored already: a redelivery, or the same
+        # message arriving twice at once, finds the key taken and writes nothing.
+        if fastsql.insert_if_absent(row, ["inbox", "message_key"]):
+            record_success(inbox.pk)
+            return row, True
+        existing = InboundEmail.objects.get(inbox=inbox, message_key=key)
         InboundEmail.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
         record_success(inbox.pk)
     existing.refresh_from_db()
@@ -110,9 +108,9 @@ def process_inbound(pk: int) -> InboundEmail:
     and, after ``MAX_ATTEMPTS``, quarantined with the error, so nothing stays invisible."""
     try:
         with transaction.atomic():
-            row = InboundEmail.objects.select_for_update().select_related("inbox").get(pk=pk)
+            row, inboxes = _locked(pk)
             if row.status == Status.PENDING:
-                _process(row)
+                _process(row, inboxes)
             return row
     except Exception as exc:
         logger.exception("processing inbound email %s failed", pk)
@@ -145,15 +143,61 @@ def reprocess(row: InboundEmail) -> InboundEmail:
 
 # --- the decision --------------------------------------------------------------------------
 
+# The statements below run once or more per message; they are written out (parameterised, the
+# same conditions the ORM would build) because compiling ORM queries cost more than running them.
+_AGENT_ADDRESS = (
+    'SELECT 1 FROM "accounts_user" WHERE UPPER("email") = UPPER(%s) AND "role" IN ({}) LIMIT 1'.format(  # noqa: S608 (placeholders only)
+        ", ".join(["%s"] * len(AGENT_ROLES))
+    )
+)
+_AGENT_ROLES = sorted(str(role) for role in AGENT_ROLES)
+_EARLIER_COPY = (
+    'SELECT "id" FROM "channels_inboundemail" WHERE "message_key" = %s AND "id" < %s'
+    ' AND NOT ("inbox_id" = %s) ORDER BY "id" LIMIT 1'
+)
+_CLEAR_BOUNCE = 'DELETE FROM "channels_bouncedaddress" WHERE "address" = %s'
+
+
+def _locked(pk: int) -> tuple[InboundEmail, list[Inbox]]:
+    """The ledger row and its inbox, locked (as ``select_for_update().select_related("inbox")``
+    did), and every inbox, which the loop check compares the sender with: one round trip."""
+    with fastsql.pipeline():
+        pending_row = fastsql.send_select(InboundEmail, '"id" = %s', [pk], for_update=True)
+        if connection.features.has_select_for_update:
+            fastsql.send(
+                'SELECT "id" FROM "channels_inbox" WHERE "id" = '
+                '(SELECT "inbox_id" FROM "channels_inboundemail" WHERE "id" = %s) FOR UPDATE',
+                [pk],
+            )
+        pending_inboxes = fastsql.send_select(Inbox, "1 = 1", [], order_by='"id"')
+        found = pending_row.rows()
+        inboxes = pending_inboxes.rows()
+    if not found:
+        raise InboundEmail.DoesNotExist(f"No inbound email {pk}.")
+    row = found[0]
+    row.inbox = next(inbox for inbox in inboxes if inbox.pk == row.inbox_id)
+    return row, inboxes
+
 
 def _finish(row: InboundEmail, status: str, reason: str = "", **fields: object) -> None:
     row.status, row.reason, row.processed_at = status, reason[:2000], timezone.now()
     for name, value in fields.items():
         setattr(row, name, value)
-    row.save(update_fields=["status", "reason", "processed_at", "sender", "subject", "flags", *fields])
+    fastsql.update(row, "status", "reason", "processed_at", "sender", "subject", "flags", *fields)
 
 
-def _process(row: InboundEmail) -> None:
+def _earlier_copy(row: InboundEmail, inboxes: list[Inbox]) -> InboundEmail | None:
+    """The first row of the same message stored for another of our inboxes, if any."""
+    if len(inboxes) < 2:
+        # With one inbox there is no other: an inbox cannot be deleted while it has rows
+        # (PROTECT), and one whose rows have lower ids was committed before this row was stored,
+        # so before the inboxes were read.
+        return None
+    found = fastsql.execute(_EARLIER_COPY, [row.message_key, row.pk, row.inbox_id])
+    return InboundEmail.objects.get(pk=found[0][0]) if found else None
+
+
+def _process(row: InboundEmail, inboxes: list[Inbox]) -> None:
     parsed = parse_email(bytes(row.raw), envelope_from=row.envelope_from or None, inbox_id=row.inbox_id)
     row.sender, row.subject = parsed.sender, parsed.subject[:250]
     row.flags = {
@@ -161,12 +205,7 @@ def _process(row: InboundEmail) -> None:
         "auto": parsed.auto_signals,
         "authentication": _authentication(row.inbox, parsed),
     }
-    earlier = (
-        InboundEmail.objects.filter(message_key=row.message_key, pk__lt=row.pk)
-        .exclude(inbox=row.inbox_id)
-        .order_by("pk")
-        .first()
-    )
+    earlier = _earlier_copy(row, inboxes)
     if earlier is not None:  # one mail addressed to two of our inboxes is one message
         _finish(row, Status.DUPLICATE, f"duplicate of {earlier.public_id}", duplicate_of=earlier)
         return
@@ -176,25 +215,28 @@ def _process(row: InboundEmail) -> None:
     if parsed.quarantine_reason:
         _finish(row, Status.QUARANTINED, parsed.quarantine_reason)
         return
-    if User.objects.filter(email__iexact=parsed.sender, role__in=AGENT_ROLES).exists():
+    if fastsql.execute(_AGENT_ADDRESS, [parsed.sender, *_AGENT_ROLES]):
         # Agents answer through Regulars; mail claiming an agent's address is either spoofed or a
         # misdirected copy, and must never appear as the agent's reply.
         _finish(row, Status.QUARANTINED, "sender_is_agent: mail from an agent address is not posted")
         return
-    if any(parsed.sender == address for inbox in Inbox.objects.all() for address in inbox.addresses):
+    if any(parsed.sender == address for inbox in inboxes for address in inbox.addresses):
         _finish(row, Status.QUARANTINED, "sender_is_inbox: our own address wrote to us (mail loop)")
         return
 
-    customer = get_or_create_customer_by_email(parsed.sender, name=parsed.sender_name)
-    BouncedAddress.objects.filter(address=parsed.sender).delete()  # they write again: it works
-    match = find_thread(
-        in_reply_to=parsed.in_reply_to,
-        references=parsed.references,
-        recipients=[*row.envelope_to, *parsed.recipients],
-        subject=parsed.subject,
-        sender=customer,
-        exclude_pk=row.pk,
-    )
+    # On PostgreSQL the writes of a new customer and the bounce clearing travel with the next
+    # read instead of waiting for an answer each (none of them is read back).
+    with fastsql.pipeline():
+        customer = get_or_create_customer_by_email(parsed.sender, name=parsed.sender_name)
+        fastsql.run(_CLEAR_BOUNCE, [parsed.sender])  # they write again: it works
+        match = find_thread(
+            in_reply_to=parsed.in_reply_to,
+            references=parsed.references,
+            recipients=[*row.envelope_to, *parsed.recipients],
+            subject=parsed.subject,
+            sender=customer,
+            exclude_pk=row.pk,
+        )
     row.flags["thread"] = match.how
     subject = _TOKEN_TAG.sub("", parsed.subject).strip() or "(no subject)"
     body = parsed.text or ("(attachments only)" if parsed.attachments else "(empty message)")
@@ -215,7 +257,8 @@ def _process(row: InboundEmail) -> None:
         subject=subject, body=body, body_html=html, requester=customer, channel=Channel.EMAIL,
         attachments=parsed.attachments, tags=tags, follow_up_of=follow_up_of,
     )  # fmt: skip
-    first = Message.objects.filter(ticket=created).order_by("id").first()
+    found = fastsql.select(Message, '"ticket_id" = %s', [created.pk], order_by='"id"', limit=1)
+    first = found[0] if found else None
     _finish(row, Status.MESSAGE, ticket=created, ticket_message=first)
     if outbound.may_acknowledge(row.inbox, customer, parsed):
         outbound.queue_ack(row.inbox, created, to=parsed.sender, in_reply_to=parsed.message_id,

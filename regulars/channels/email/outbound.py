@@ -12,7 +12,7 @@ from email.utils import format_datetime, formataddr
 from string import Template
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from regulars.channels.email import tokens
 from regulars.channels.email.models import BouncedAddress, InboundEmail, OutboundEmail
 from regulars.channels.models import Inbox
 from regulars.channels.services import default_email_inbox, record_error, record_success
+from regulars.core import fastsql
 from regulars.core.ids import new_ulid
 from regulars.customers.models import Customer, Identity
 from regulars.tickets.attachments import Upload, blob_path
@@ -152,30 +153,42 @@ def may_acknowledge(inbox: Inbox, customer: Customer, parsed: object) -> bool:
     if getattr(parsed, "auto_signals", None):
         return False
     sender = str(getattr(parsed, "sender", ""))
-    if BouncedAddress.objects.filter(address=sender).exists():
+    since = connection.ops.adapt_datetimefield_value(timezone.now() - ACK_WINDOW)
+    bounced, recent = fastsql.execute(
+        _BOUNCED_AND_RECENT_ACKS, [sender, sender, OutboundEmail.Kind.ACK.value, since]
+    )[0]
+    if bounced:
         return False
-    recent = OutboundEmail.objects.filter(
-        to_address=sender, kind=OutboundEmail.Kind.ACK, created_at__gte=timezone.now() - ACK_WINDOW
-    ).count()
-    return recent < settings.EMAIL_ACKS_PER_SENDER_PER_HOUR
+    return int(recent) < settings.EMAIL_ACKS_PER_SENDER_PER_HOUR
+
+
+# Both answers may_acknowledge needs, in one statement written out once (it runs for every new
+# ticket by email): whether the address bounces, and how many acknowledgements it got lately.
+_BOUNCED_AND_RECENT_ACKS = (
+    'SELECT EXISTS(SELECT 1 FROM "channels_bouncedaddress" WHERE "address" = %s),'
+    ' (SELECT COUNT(*) FROM "channels_outboundemail"'
+    ' WHERE "to_address" = %s AND "kind" = %s AND "created_at" >= %s)'
+)
+_ACK_QUEUED = 'SELECT 1 FROM "channels_outboundemail" WHERE "ticket_id" = %s AND "kind" = %s LIMIT 1'
 
 
 def queue_ack(
     inbox: Inbox, ticket: Ticket, *, to: str, in_reply_to: str, references: list[str]
 ) -> OutboundEmail:
-    if OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.ACK).exists():
+    if fastsql.execute(_ACK_QUEUED, [ticket.pk, OutboundEmail.Kind.ACK.value]):
         return OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.ACK).get()
     template = Template(str(inbox.settings.get("ack_template", DEFAULT_ACK)))
     text = template.safe_substitute(
         number=ticket.number, subject=ticket.subject, brand=inbox.brand or inbox.name
     )
-    row = OutboundEmail.objects.create(
+    row = OutboundEmail(
         inbox=inbox, ticket=ticket, kind=OutboundEmail.Kind.ACK, to_address=to,
         from_address=inbox.primary_address, reply_to=tokens.reply_address(inbox.primary_address, ticket.number),
         subject=_subject(ticket), body_text=text, message_id=_new_message_id(inbox, ticket),
         in_reply_to=in_reply_to, references=[r for r in references if r][-MAX_REFERENCES:],
         next_attempt_at=timezone.now(),
     )  # fmt: skip
+    fastsql.insert(row)
     transaction.on_commit(lambda: _enqueue(row.pk))
     return row
 
