@@ -61,13 +61,7 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, Any]:
             path = base_dir / path
         return sqlite_database(path)
     if scheme in {"postgres", "postgresql", "pgsql"}:
-        # Server-side binding lets psycopg prepare a statement once it has run five times on a
-        # connection, so PostgreSQL stops re-planning the hot queries (planning the API's list
-        # took ~9 ms at a million tickets, executing it 0.6 ms). ?server_side_binding=false undoes it.
-        options: dict[str, Any] = {"server_side_binding": True, "prepare_threshold": 5}
-        options.update({k: v[-1] for k, v in parse_qs(parts.query).items()})
-        if str(options["server_side_binding"]).lower() in {"false", "0", "no"}:
-            options["server_side_binding"] = False
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "regulars",
