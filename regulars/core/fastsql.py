@@ -179,19 +179,10 @@ def select(
     caller as needed); the statement is built once per ``where``. For small lookups by key.
     ``limit``: at most that many rows; ``for_update``: lock them (``SELECT ... FOR UPDATE``, like
     ``select_for_update()``: nothing on SQLite, whose writers are serialised anyway)."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    sql, names = _select_sql(connection, model, where, order_by, limit, for_update)
-    converters = _converters(connection, model)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(params))
-        rows = cursor.fetchall()
-    out = []
-    for row in rows:
-        values = [
-            convert(value) if convert else value for convert, value in zip(converters, row, strict=True)
-        ]
-        out.append(model.from_db(DEFAULT_DB_ALIAS, names, values))
-    return out
+    rows: list[M] = send_select(
+        model, where, params, order_by=order_by, limit=limit, for_update=for_update
+    ).rows()
+    return rows
 
 
 def _select_sql(
