@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from regulars.accounts.models import Role, User
+from regulars.core.errors import DomainError
 from regulars.customers.models import Customer
 from regulars.customers.selectors import customer_of
 
@@ -21,6 +22,16 @@ CustomerView = Callable[..., HttpResponseBase]
 def client_address(request: HttpRequest) -> str:
     # Behind a proxy, REMOTE_ADDR is set from the trusted header by the deployment's middleware.
     return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def link_not_valid(request: HttpRequest, error: DomainError, *, again_url: str, again: str) -> HttpResponse:
+    """The page for an expired or used emailed link, with the way to ask for a new one."""
+    return render(
+        request,
+        "portal/link_not_valid.html",
+        {"message": error.message, "again_url": again_url, "again": again},
+        status=error.status,
+    )
 
 
 def portal_customer(request: HttpRequest) -> Customer | None:

@@ -15,7 +15,7 @@ from regulars.accounts.models import User
 from regulars.core.errors import DomainError
 from regulars.portal import services
 from regulars.portal.forms import AnonymousRequestForm, RequestForm, add_domain_error, uploads
-from regulars.portal.views.access import client_address, portal_customer
+from regulars.portal.views.access import client_address, link_not_valid, portal_customer
 from regulars.tickets.models import Channel
 from regulars.tickets.services import open_ticket
 
@@ -90,12 +90,7 @@ def confirm_request(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "portal/confirm_request.html", {"pending": pending})
         confirmation = services.confirm_request(token)
     except services.LinkNotValid as error:
-        return render(
-            request,
-            "portal/link_not_valid.html",
-            {"message": error.message, "again_url": "portal:new_request", "again": "Send a new request"},
-            status=error.status,
-        )
+        return link_not_valid(request, error, again_url="portal:new_request", again="Send a new request")
     ticket = confirmation.ticket
     if confirmation.user is not None:
         login(request, confirmation.user, backend=AUTH_BACKEND)  # rotates the session key

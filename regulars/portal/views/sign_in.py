@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from regulars.portal import services
 from regulars.portal.forms import SignInLinkForm
-from regulars.portal.views.access import client_address
+from regulars.portal.views.access import client_address, link_not_valid
 from regulars.portal.views.requests import AUTH_BACKEND
 
 SENT = "If we know this address, we sent a sign-in link to it. It works once, within {minutes} minutes."
@@ -44,12 +44,7 @@ def sign_in_with_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         user = services.user_for_sign_in_token(token)
     except services.LinkNotValid as error:
-        return render(
-            request,
-            "portal/link_not_valid.html",
-            {"message": error.message, "again_url": "portal:sign_in_link", "again": "Email me a new link"},
-            status=error.status,
-        )
+        return _link_not_valid(request, error)
     if request.method != "POST":
         return render(request, "portal/sign_in_with_link.html", {"email": user.email})
     try:
@@ -60,13 +55,12 @@ def sign_in_with_link(request: HttpRequest, token: str) -> HttpResponse:
             user = services.user_for_sign_in_token(token, lock=True)
             login(request, user, backend=AUTH_BACKEND)
     except services.LinkNotValid as error:
-        return render(
-            request,
-            "portal/link_not_valid.html",
-            {"message": error.message, "again_url": "portal:sign_in_link", "again": "Email me a new link"},
-            status=error.status,
-        )
+        return _link_not_valid(request, error)
     return redirect("portal:tickets")
+
+
+def _link_not_valid(request: HttpRequest, error: services.LinkNotValid) -> HttpResponse:
+    return link_not_valid(request, error, again_url="portal:sign_in_link", again="Email me a new link")
 
 
 urlpatterns: list[URLPattern] = [
