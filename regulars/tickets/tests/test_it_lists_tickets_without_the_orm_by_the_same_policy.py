@@ -1,10 +1,12 @@
-"""The API's list reads tickets with plain SQL (``ticket_list_page``); the permission policy and
-the values it returns must be exactly those of the ORM path (``visible_tickets``, the detail
-serialiser)."""
+"""The API's list reads tickets with plain SQL (``ticket_list_page``) and has the database write
+their JSON; the permission policy and the values it returns must be exactly those of the ORM path
+(``visible_tickets``, the detail serialiser)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
@@ -17,6 +19,7 @@ from regulars.tickets.models import Ticket
 from regulars.tickets.selectors import (
     TicketListFilters,
     json_time,
+    ticket_item,
     ticket_list_page,
     visible_tickets,
     visible_tickets_where,
@@ -35,6 +38,11 @@ def tickets(cast: Cast) -> list[Ticket]:
     ]
     update_ticket(made[0], actor=cast.alice, collaborators=[cast.dave])
     return made
+
+
+def page(viewer: User, filters: TicketListFilters, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:
+    text, last = ticket_list_page(viewer, filters, **kwargs)
+    return json.loads(text), last
 
 
 def sql_numbers(viewer: User) -> set[int]:
@@ -71,7 +79,7 @@ def test_the_sql_policy_matches_the_orm_policy_for_every_role_and_scope(
 
 
 def test_the_page_holds_the_values_the_orm_reads(cast: Cast, tickets: list[Ticket]) -> None:
-    items, last = ticket_list_page(cast.alice, TicketListFilters(), limit=10)
+    items, last = page(cast.alice, TicketListFilters(), limit=10)
     assert last is None
     assert [i["number"] for i in items] == sorted((t.number for t in tickets), reverse=True)
     encoder = DjangoJSONEncoder()
@@ -92,18 +100,16 @@ def test_the_page_holds_the_values_the_orm_reads(cast: Cast, tickets: list[Ticke
 
 
 def test_it_filters_and_pages_like_the_orm(cast: Cast, tickets: list[Ticket]) -> None:
-    items, _ = ticket_list_page(cast.alice, TicketListFilters(tag="vip"))
+    items, _ = page(cast.alice, TicketListFilters(tag="vip"))
     assert [i["number"] for i in items] == [tickets[0].number]
-    items, _ = ticket_list_page(cast.alice, TicketListFilters(assignee="none", team=cast.billing.public_id))
+    items, _ = page(cast.alice, TicketListFilters(assignee="none", team=cast.billing.public_id))
     assert [i["number"] for i in items] == [tickets[1].number]
-    items, _ = ticket_list_page(cast.dave, TicketListFilters(assignee=cast.dave.public_id))
+    items, _ = page(cast.dave, TicketListFilters(assignee=cast.dave.public_id))
     assert [i["number"] for i in items] == [tickets[2].number]
     seen: list[int] = []
     after = None
     while True:
-        items, after = ticket_list_page(
-            cast.alice, TicketListFilters(), order="updated", after=after, limit=1
-        )
+        items, after = page(cast.alice, TicketListFilters(), order="updated", after=after, limit=1)
         seen += [i["number"] for i in items]
         if after is None:
             break
@@ -131,3 +137,29 @@ def test_postgresqls_shortened_fractions_keep_their_milliseconds() -> None:
     assert json_time("2026-01-02 03:04:05.1") == "2026-01-02T03:04:05.100Z"
     assert json_time("2026-01-02 03:04:05.0004") == "2026-01-02T03:04:05.000Z"
     assert json_time("2026-01-02 03:04:05") == "2026-01-02T03:04:05Z"
+
+
+def test_the_database_writes_each_value_with_its_json_type(cast: Cast, tickets: list[Ticket]) -> None:
+    flagged = tickets[1]
+    Ticket.objects.filter(pk=flagged.pk).update(
+        is_flagged=True,
+        custom_fields={"plan": "gold", "seats": 3, "nested": {"ok": True}},
+        subject='Quotes " and \\ backslash, tab\tand ünïcode ✓',
+    )
+    item = json.loads(ticket_item(cast.alice, number=flagged.number) or "null")
+    assert item["is_flagged"] is True
+    assert item["custom_fields"] == {"plan": "gold", "seats": 3, "nested": {"ok": True}}
+    assert item["subject"] == 'Quotes " and \\ backslash, tab\tand ünïcode ✓'
+    assert isinstance(item["number"], int)
+    assert item["tags"] == [] and item["collaborators"] == []
+    assert item["solved_at"] is None and item["merged_into"] is None
+    assert ticket_item(cast.carol_user, number=flagged.number) is None  # erin's ticket
+    assert ticket_item(cast.alice, number=999_999) is None
+
+
+def test_tags_come_sorted_by_code_point_as_python_sorts_them(cast: Cast, tickets: list[Ticket]) -> None:
+    # Punctuation counts: a linguistic collation (en_US on PostgreSQL) would ignore it.
+    names = ["b-tag", "b_tag", "b.tag", "b:tag", "b1", "btag", "b-a", "ba"]
+    update_ticket(tickets[3], actor=cast.alice, tags=names)
+    item = json.loads(ticket_item(cast.alice, number=tickets[3].number) or "null")
+    assert item["tags"] == sorted(Ticket.objects.get(pk=tickets[3].pk).tags.values_list("name", flat=True))
