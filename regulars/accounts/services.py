@@ -128,14 +128,10 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     # Every API call starts here: read without the ORM's per-call query compilation (fastsql).
-    tokens = fastsql.select(ApiToken, '"prefix" = %s', [parts[1]])
+    tokens = fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', [parts[1]])
     if not tokens or not hmac.compare_digest(tokens[0].secret_hash, _hash_secret(parts[2])):
         return None
     token = tokens[0]
-    users = fastsql.select(User, '"id" = %s', [token.user_id])
-    if not users:
-        return None
-    token.user = users[0]
     if not token.is_usable() or not token.user.is_active:
         return None
     now = timezone.now()

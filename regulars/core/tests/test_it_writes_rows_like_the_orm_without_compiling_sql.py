@@ -7,8 +7,9 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
-from regulars.accounts.models import AuditLog
+from regulars.accounts.models import ApiToken, AuditLog, Role, User
 from regulars.core import fastsql
 from regulars.core.models import SearchDocument
 from regulars.tickets.models import Tag
@@ -83,3 +84,19 @@ def test_reads_sent_together_come_back_to_their_own_callers() -> None:
         assert ids is not None and ids.rows()[0][0] > max(Tag.objects.values_list("id", flat=True))
     else:
         assert ids is None
+
+
+@pytest.mark.django_db
+def test_a_select_with_its_related_row_matches_select_related() -> None:
+    owner = User.objects.create_user(email="owner@example.com", password="x" * 12, role=Role.AGENT)
+    other = User.objects.create_user(email="other@example.com", password="x" * 12, role=Role.AGENT)
+    for user, prefix in ((owner, "aaaa"), (other, "bbbb")):
+        ApiToken.objects.create(user=user, name=prefix, prefix=prefix, secret_hash="h", scopes=["read"])
+    (fast,) = fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', ["aaaa"])
+    slow = ApiToken.objects.select_related("user").get(prefix="aaaa")
+    assert model_to_dict(fast) == model_to_dict(slow)
+    with CaptureQueriesContext(connection) as queries:
+        assert fast.user.email == "owner@example.com" and fast.user.date_joined == slow.user.date_joined
+    assert len(queries) == 0  # the user came with the token
+    assert model_to_dict(fast.user) == model_to_dict(slow.user)
+    assert fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', ["zzzz"]) == []
