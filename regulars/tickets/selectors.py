@@ -127,8 +127,12 @@ def search_tickets(viewer: User, q: str, *, limit: int = 25) -> list[Ticket]:
             ordered.append(hit.ticket_id)
     if not ordered:
         return []
-    found = {t.pk: t for t in visible_tickets(viewer).filter(pk__in=ordered).select_related(*LIST_RELATED)}
-    return [found[pk] for pk in ordered if pk in found][:limit]
+    # The policy first, on keys only; then whole tickets (with their names) for the page alone.
+    # Building every candidate of up to 200 with select_related cost more than the search itself.
+    allowed = set(visible_tickets(viewer).filter(pk__in=ordered).values_list("pk", flat=True))
+    page = [pk for pk in ordered if pk in allowed][:limit]
+    found = {t.pk: t for t in visible_tickets(viewer).filter(pk__in=page).select_related(*LIST_RELATED)}
+    return [found[pk] for pk in page if pk in found]
 
 
 # --- the API's ticket list, without the ORM -----------------------------------------------------
