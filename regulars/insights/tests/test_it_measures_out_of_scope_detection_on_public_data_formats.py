@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from regulars.insights.backends import best_threshold
+from regulars.insights.evaluation import threshold_for_accuracy
 
 from .conftest import examples
 
@@ -70,7 +71,9 @@ def test_it_reports_clinc150_and_banking77_oos_figures(tmp_path):
     assert clinc_figures["data"] == "CLINC150 full"
     assert clinc_figures["in_scope_accuracy_without_threshold"] >= 0.9
     for key in ("in_scope_accuracy", "oos_recall", "oos_auroc", "threshold_for_75%_oos_recall_on_val",
-                "in_scope_accuracy_at_that_threshold", "oos_recall_at_that_threshold"):  # fmt: skip
+                "in_scope_accuracy_at_that_threshold", "oos_recall_at_that_threshold",
+                "threshold_for_95%_in_scope_accuracy_on_val", "in_scope_accuracy_at_the_accuracy_threshold",
+                "oos_recall_at_the_accuracy_threshold"):  # fmt: skip
         assert 0.0 <= clinc_figures[key] <= 1.0
     assert banking_figures["data"] == "BANKING77-OOS"
     for key in ("id_oos_auroc", "ood_oos_auroc", "in_scope_accuracy", "id_oos_recall", "ood_oos_recall"):
@@ -108,3 +111,13 @@ def test_the_threshold_treats_out_of_scope_as_one_more_class():
     # In-scope scores 0.9 (right), 0.8 (right), 0.3 (wrong); out-of-scope 0.4 and 0.2: a cut at
     # 0.8 gets both right in-scope ones and both out-of-scope ones.
     assert best_threshold([True, True, False], [0.9, 0.8, 0.3], [0.4, 0.2]) == 0.8
+
+
+def test_the_accuracy_threshold_is_the_highest_that_keeps_in_scope_accuracy_on_target():
+    # Ten in-scope scores, the lowest one wrong: a cut at 0.3 keeps 8 right of 10 (80 %), a cut
+    # just above 0.3 keeps 7 (70 %).
+    right = [False, True, True, True, True, True, True, True, True, True]
+    scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert threshold_for_accuracy(right, scores, 0.8) == 0.3
+    assert threshold_for_accuracy(right, scores, 0.9) == 0.2  # what no threshold already gives
+    assert threshold_for_accuracy(right, scores, 0.95) == 0.1  # unreachable: no threshold at all
