@@ -60,10 +60,25 @@ def query_terms(q: str) -> list[str]:
     return terms[:MAX_QUERY_TERMS]
 
 
+# Words too common to narrow a search. PostgreSQL's "english" configuration drops its own list
+# of such words from queries; SQLite's FTS5 has none, and an AND with a word found in most
+# documents ("on", "out") made a rare search read that word's whole posting list.
+# fmt: off
+STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "if",
+    "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "our", "out", "so", "than",
+    "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "we", "were",
+    "what", "when", "which", "who", "will", "with", "you", "your",
+})
+# fmt: on
+
+
 def fts5_expression(terms: list[str]) -> str:
     # Every term becomes a quoted phrase, so FTS5 operators typed by a user (AND, NEAR, *, :)
-    # are searched for as text rather than parsed, and can never raise a syntax error.
-    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    # are searched for as text rather than parsed, and can never raise a syntax error. Common
+    # words are left out unless nothing else is left.
+    narrowing = [t for t in terms if t.lower() not in STOPWORDS] or terms
+    return " ".join('"' + t.replace('"', '""') + '"' for t in narrowing)
 
 
 # Relevance is ranked among the newest CANDIDATES matching documents. Ranking every match of a
@@ -101,25 +116,19 @@ def _hits(rows: list[tuple[str, int, int | None, int | None]]) -> list[Hit]:
 
 def _search_sqlite(expression: str, kinds: list[str], limit: int) -> list[Hit]:
     in_kinds = _kinds_sql(kinds)
-    base = (
-        "FROM core_search_fts f JOIN core_searchdocument d ON d.id = f.rowid "
-        f"WHERE core_search_fts MATCH %s AND d.kind IN ({in_kinds}) "
-    )
     with connection.cursor() as cursor:
-        # FTS5 walks its doclists in rowid order, so the newest matches come without a sort.
+        # FTS5 walks its doclists in rowid order, so the newest matches come without a sort, and
+        # bm25 (FTS5's default rank) is computed for those CANDIDATES alone: ranking with
+        # "ORDER BY rank" would score every match of the words before sorting.
         cursor.execute(
-            f"SELECT f.rowid {base} ORDER BY f.rowid DESC LIMIT %s", [expression, *kinds, CANDIDATES]
+            "SELECT bm25(core_search_fts), f.rowid, d.kind, d.object_id, d.ticket_id, d.customer_id "
+            "FROM core_search_fts f JOIN core_searchdocument d ON d.id = f.rowid "
+            f"WHERE core_search_fts MATCH %s AND d.kind IN ({in_kinds}) ORDER BY f.rowid DESC LIMIT %s",
+            [expression, *kinds, CANDIDATES],
         )
-        candidates = cursor.fetchall()
-        if not candidates:
-            return []
-        oldest = candidates[-1][0]
-        cursor.execute(
-            f"SELECT d.kind, d.object_id, d.ticket_id, d.customer_id {base} AND f.rowid >= %s "
-            "ORDER BY f.rank LIMIT %s",
-            [expression, *kinds, oldest, limit],
-        )
-        return _hits(cursor.fetchall())
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[0], -row[1]))  # best (lowest bm25) first, then newest
+    return _hits([row[2:] for row in rows[:limit]])
 
 
 def _search_postgresql(text: str, kinds: list[str], limit: int, enough: int) -> list[Hit]:

@@ -53,6 +53,9 @@ def test_it_never_fails_on_what_people_type(cast: Cast, query: str) -> None:
 def test_it_quotes_every_term_for_fts5() -> None:
     assert query_terms("  a  --  b ") == ["a", "b"]
     assert fts5_expression(['say"hi', "NEAR"]) == '"say""hi" "NEAR"'
+    # Common words do not narrow a search; alone, they are still searched for.
+    assert fts5_expression(["crash", "on", "launch", "The"]) == '"crash" "launch"'
+    assert fts5_expression(["on", "the"]) == '"on" "the"'
 
 
 def test_it_ranks_among_the_newest_matches_so_common_words_stay_fast(
@@ -69,3 +72,10 @@ def test_it_ranks_among_the_newest_matches_so_common_words_stay_fast(
     assert set(found) == {middle.pk, newest.pk}
     assert oldest.pk not in found
     assert found[0] == newest.pk  # two mentions rank above one
+
+
+def test_common_words_in_a_query_do_not_have_to_be_in_the_ticket(cast: Cast) -> None:
+    # As PostgreSQL's english configuration does, SQLite leaves "on", "the"... out of a query.
+    ticket = open_ticket(subject="App crashes at launch", body="Every time.", requester=cast.carol)
+    open_ticket(subject="Launch party", body="Cake", requester=cast.carol)
+    assert [t.number for t in search_tickets(cast.bob, "crash on the launch")] == [ticket.number]
