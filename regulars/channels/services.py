@@ -81,6 +81,21 @@ _SUCCESS_WHILE_GREEN = (
 )
 
 
+def send_success(inbox_id: int, now: datetime | None = None) -> fastsql.Pending:
+    """``record_success``'s one statement while the inbox is green, sent now (inside
+    ``fastsql.pipeline()`` it travels with the next read); ``finish_success`` with its answer does
+    the rest, if any."""
+    now = now or timezone.now()
+    return fastsql.send(
+        _SUCCESS_WHILE_GREEN + ' RETURNING "id"', [connection.ops.adapt_datetimefield_value(now), inbox_id]
+    )
+
+
+def finish_success(inbox_id: int, sent: fastsql.Pending, now: datetime | None = None) -> None:
+    if not sent.rows():
+        record_success(inbox_id, now)
+
+
 def record_success(inbox_id: int, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if fastsql.changed(_SUCCESS_WHILE_GREEN, [connection.ops.adapt_datetimefield_value(now), inbox_id]):

@@ -16,12 +16,15 @@ poll, for one folder:
 1. takes the folder's lease with a conditional UPDATE (a second worker gets nothing and leaves);
 2. SELECTs the folder; a UIDVALIDITY other than the stored one restarts from UID 1 (re-delivery
    of what is already in the ledger only bumps its ``deliveries``);
-3. fetches UIDs above ``last_uid`` in batches with ``BODY.PEEK[]`` (peeking never sets \\Seen);
-4. commits each message to the ledger (``ingest.store_raw``, the same function SMTP uses), and
-   only then applies the after-processing action on the server (mark seen, move, or delete) and
-   advances ``last_uid``. A crash between the commit and the action leaves the message untouched
-   on the server; the next poll fetches it again, the ledger recognises it, and the action runs;
-5. processes the stored rows (parse, thread, ticket); what fails stays pending for the sweep.
+3. fetches UIDs above ``last_uid`` in batches with ``BODY.PEEK[]`` (peeking never sets \\Seen),
+   several messages per FETCH (up to ``FETCH_BYTES``);
+4. commits those messages to the ledger in one transaction (``ingest.store_many``: the
+   ``store_raw`` SMTP uses, one row each), and only then applies the after-processing action on
+   the server (mark seen, move, or delete) and advances ``last_uid``. A crash between the commit
+   and the action leaves the messages untouched on the server; the next poll fetches them again,
+   the ledger recognises them, and the action runs;
+5. processes the stored rows (parse, thread, ticket) in batches (``ingest.process_batch``); what
+   fails stays pending for the sweep.
 
 Any error of one mailbox (refused connection, bad password, timeout, protocol error) is recorded
 on its inbox (``services.record_error``) and the poll moves on to the next inbox.
@@ -47,7 +50,8 @@ from django.utils import timezone
 from django_tasks import task
 from imapclient import IMAPClient
 
-from regulars.channels.email.ingest import process_inbound, store_raw
+from regulars.channels.email.ingest import BATCH as PROCESS_BATCH
+from regulars.channels.email.ingest import process_batch, store_many
 from regulars.channels.email.models import ImapFolderState
 from regulars.channels.models import Inbox, InboxKind
 from regulars.channels.services import record_error, record_success
@@ -57,6 +61,9 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 BATCH = 50
 MAX_PER_POLL = 1000
+# Bytes of mail read with one FETCH and committed in one transaction (a larger message comes
+# alone): the memory a poll holds stays bounded.
+FETCH_BYTES = 8 * 1024 * 1024
 AFTER_ACTIONS = ("seen", "move", "delete")
 SECURITY_MODES = ("ssl", "starttls", "none")
 
@@ -214,11 +221,12 @@ def poll_inbox(inbox: Inbox, *, process: bool = True, now: datetime | None = Non
     finally:
         _release(state, token)
     if process:
-        for pk in result.rows:
+        for start in range(0, len(result.rows), PROCESS_BATCH):
+            batch = result.rows[start : start + PROCESS_BATCH]
             try:
-                process_inbound(pk)
+                process_batch(batch)
             except Exception:  # left pending: the sweep retries
-                logger.exception("processing inbound email %s failed", pk)
+                logger.exception("processing inbound emails %s failed", batch)
     return result
 
 
@@ -242,51 +250,87 @@ def _poll(inbox: Inbox, conf: ImapSettings, state: ImapFolderState, token: str, 
         if conf.after == "move" and not client.folder_exists(conf.move_to):
             client.create_folder(conf.move_to)
         for start in range(0, len(uids), BATCH):
-            batch = uids[start : start + BATCH]
-            done, failure = _store_batch(client, inbox, batch, result)
-            if done:  # committed: now, and only now, the server may forget them
-                _after(client, conf, done)
-                _advance(state, token, uidvalidity, max(done))
-            if failure is not None:
-                raise failure
+            for group, part in _groups(client, uids[start : start + BATCH]):
+                done, failure = _store_group(client, inbox, group, part, result)
+                if done:  # committed: now, and only now, the server may forget them
+                    _after(client, conf, done)
+                    _advance(state, token, uidvalidity, max(done))
+                if failure is not None:
+                    raise failure
     finally:
         _close(client)
 
 
-def _store_batch(
-    client: IMAPClient, inbox: Inbox, uids: list[int], result: PollResult
-) -> tuple[list[int], Exception | None]:
-    """Commit the ledger row of each UID, in UID order. Stops at the first failure and returns it
-    with the UIDs committed before it (contiguous from the start of the batch), so those are
-    still marked and the rest is fetched again by the next poll."""
+def _groups(client: IMAPClient, uids: list[int]) -> list[tuple[list[int], bytes]]:
+    """``uids`` in order, in groups read with one FETCH and committed in one transaction: up to
+    ``FETCH_BYTES`` of mail per group, so memory stays bounded as when one message was read at a
+    time. A message above the size budget is a group of its own and read only up to one byte
+    past it: enough for the ledger row to record it (and the parser to quarantine it as too
+    large)."""
     max_bytes = int(django_settings.EMAIL_MAX_BYTES)
     sizes = client.fetch(uids, ["RFC822.SIZE"])
-    done: list[int] = []
+    groups: list[tuple[list[int], bytes]] = []
+    group: list[int] = []
+    total = 0
     for uid in uids:
         size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
-        # A message above the size budget is kept only up to one byte past it: enough for the
-        # ledger row to record it (and the parser to quarantine it as too large).
-        part = b"BODY.PEEK[]" if size <= max_bytes else f"BODY.PEEK[]<0.{max_bytes + 1}>".encode()
-        fetched = client.fetch([uid], [part])
+        if group and (size > max_bytes or total + size > FETCH_BYTES):
+            groups.append((group, b"BODY.PEEK[]"))
+            group, total = [], 0
+        if size > max_bytes:
+            groups.append(([uid], f"BODY.PEEK[]<0.{max_bytes + 1}>".encode()))
+            continue
+        group.append(uid)
+        total += size
+    if group:
+        groups.append((group, b"BODY.PEEK[]"))
+    return groups
+
+
+def _store_group(
+    client: IMAPClient, inbox: Inbox, uids: list[int], part: bytes, result: PollResult
+) -> tuple[list[int], Exception | None]:
+    """Fetch ``uids`` (``BODY.PEEK[]``: peeking never sets \\Seen) and commit their ledger rows
+    in one transaction, in UID order (``ingest.store_many``); return the UIDs committed. A
+    message that cannot be stored ends the group there: the UIDs before it are committed and
+    returned with the error, so those are still marked and the rest is fetched again by the
+    next poll. If the commit itself fails, nothing is returned and nothing gets marked."""
+    fetched = client.fetch(uids, [part])
+    done: list[int] = []
+    messages: list[tuple[bytes, list[str]]] = []
+    failure: Exception | None = None
+    for uid in uids:
         data = fetched.get(uid)
         if data is None:  # expunged meanwhile by someone else
             done.append(uid)
             continue
         raw = next((v for k, v in data.items() if k.startswith(b"BODY[")), None)
         if not isinstance(raw, bytes):
-            return done, RuntimeError(f"UID {uid}: the server returned no message body")
-        result.fetched += 1
-        try:
-            row, created = store_raw(inbox, raw, envelope_to=_delivered_to(raw), source="imap")
-        except Exception as exc:  # the database: keep what is committed, retry the rest later
-            return done, exc
+            failure = RuntimeError(f"UID {uid}: the server returned no message body")
+            break
+        messages.append((raw, _delivered_to(raw)))
+        done.append(uid)
+    try:
+        stored, store_failure = store_many(inbox, messages, source="imap")
+    except Exception as exc:  # the commit: nothing of this group is stored
+        return [], exc
+    if store_failure is not None:
+        # Done: the UIDs before the first message not stored (and any expunged before it).
+        failure, kept = store_failure, 0
+        for index, uid in enumerate(done):
+            if uid in fetched:
+                if kept == len(stored):
+                    done = done[:index]
+                    break
+                kept += 1
+    result.fetched += len(stored)
+    for row, created in stored:
         if created:
             result.stored += 1
         else:
             result.redelivered += 1
         result.rows.append(row.pk)
-        done.append(uid)
-    return done, None
+    return done, failure
 
 
 def _delivered_to(raw: bytes) -> list[str]:

@@ -148,15 +148,26 @@ def _undeliverable(row: OutboundEmail, ticket: Ticket) -> str:
 def may_acknowledge(inbox: Inbox, customer: Customer, parsed: object) -> bool:
     """Acknowledge people, once per ticket, a few times an hour at most: never machines (RFC 3834
     signals), blocked customers or addresses that bounce."""
+    return acknowledgement_allowed(send_may_acknowledge(inbox, customer, parsed))
+
+
+def send_may_acknowledge(inbox: Inbox, customer: Customer, parsed: object) -> fastsql.Pending | None:
+    """``may_acknowledge`` in two steps, so its look-up can travel with other reads: ``None``
+    when no acknowledgement is wanted at all, else the look-up, sent, for
+    ``acknowledgement_allowed``."""
     if not inbox.settings.get("acknowledge", True) or customer.is_blocked:
-        return False
+        return None
     if getattr(parsed, "auto_signals", None):
-        return False
+        return None
     sender = str(getattr(parsed, "sender", ""))
     since = connection.ops.adapt_datetimefield_value(timezone.now() - ACK_WINDOW)
-    bounced, recent = fastsql.execute(
-        _BOUNCED_AND_RECENT_ACKS, [sender, sender, OutboundEmail.Kind.ACK.value, since]
-    )[0]
+    return fastsql.send(_BOUNCED_AND_RECENT_ACKS, [sender, sender, OutboundEmail.Kind.ACK.value, since])
+
+
+def acknowledgement_allowed(sent: fastsql.Pending | None) -> bool:
+    if sent is None:
+        return False
+    bounced, recent = sent.rows()[0]
     if bounced:
         return False
     return int(recent) < settings.EMAIL_ACKS_PER_SENDER_PER_HOUR
@@ -173,24 +184,52 @@ _ACK_QUEUED = 'SELECT 1 FROM "channels_outboundemail" WHERE "ticket_id" = %s AND
 
 
 def queue_ack(
-    inbox: Inbox, ticket: Ticket, *, to: str, in_reply_to: str, references: list[str]
+    inbox: Inbox,
+    ticket: Ticket,
+    *,
+    to: str,
+    in_reply_to: str,
+    references: list[str],
+    new_ticket: bool = False,
+    pk: int | None = None,
 ) -> OutboundEmail:
-    if fastsql.execute(_ACK_QUEUED, [ticket.pk, OutboundEmail.Kind.ACK.value]):
+    """The acknowledgement of ``ticket``, queued once. ``new_ticket``: the caller created the
+    ticket in the current transaction, so nobody can have acknowledged it yet (no look-up).
+    ``pk``: a key reserved for the row (``fastsql.reserve_ids``), so nothing is read back."""
+    if not new_ticket and fastsql.execute(_ACK_QUEUED, [ticket.pk, OutboundEmail.Kind.ACK.value]):
         return OutboundEmail.objects.filter(ticket=ticket, kind=OutboundEmail.Kind.ACK).get()
     template = Template(str(inbox.settings.get("ack_template", DEFAULT_ACK)))
     text = template.safe_substitute(
         number=ticket.number, subject=ticket.subject, brand=inbox.brand or inbox.name
     )
     row = OutboundEmail(
-        inbox=inbox, ticket=ticket, kind=OutboundEmail.Kind.ACK, to_address=to,
+        pk=pk, inbox=inbox, ticket=ticket, kind=OutboundEmail.Kind.ACK, to_address=to,
         from_address=inbox.primary_address, reply_to=tokens.reply_address(inbox.primary_address, ticket.number),
         subject=_subject(ticket), body_text=text, message_id=_new_message_id(inbox, ticket),
         in_reply_to=in_reply_to, references=[r for r in references if r][-MAX_REFERENCES:],
         next_attempt_at=timezone.now(),
     )  # fmt: skip
     fastsql.insert(row)
-    transaction.on_commit(lambda: _enqueue(row.pk))
+    _enqueue_with_transaction(row.pk)
     return row
+
+
+def _enqueue_with_transaction(outbound_id: int) -> None:
+    """Enqueue delivery of a row being written in the current transaction.
+
+    With the database task backend the task row is written in the same transaction as the
+    outbox row (as ``core.events`` does for background handlers): the worker sees both or
+    neither, and ingest does not pay a commit of its own for it after the real one. Any other
+    backend might run the task at once, before the outbox row is committed, so it is only
+    called after commit."""
+    from django_tasks_db import DatabaseBackend
+
+    from regulars.channels.email.tasks import deliver_outbound
+
+    if isinstance(deliver_outbound.get_backend(), DatabaseBackend) and connection.in_atomic_block:
+        deliver_outbound.enqueue(outbound_id=outbound_id)
+    else:
+        transaction.on_commit(lambda: _enqueue(outbound_id))
 
 
 def _enqueue(outbound_id: int) -> None:

@@ -13,7 +13,7 @@ import email.utils
 import logging
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import headerregistry, policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
 from typing import Any
@@ -85,35 +85,65 @@ def _quarantined(inbox_id: int | None, reason: str) -> ParsedEmail:
     return ParsedEmail(channel="email", inbox_id=inbox_id, sender="", quarantine_reason=reason)
 
 
+class _Registry(headerregistry.HeaderRegistry):
+    """The stdlib's header registry, building each header class once.
+
+    ``HeaderRegistry.__getitem__`` creates a new class (``type(...)``) for every header it
+    parses; the class depends only on the header's name, so one per name is the same class."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+    def map_to_type(self, name: str, cls: Any) -> None:
+        super().map_to_type(name, cls)
+        self._classes.pop(name.lower(), None)
+
+
+_REGISTRY = _Registry()
+# Parsed headers by (name, raw value), shared by every message: most mail to an inbox repeats
+# its To, Content-Type and Content-Transfer-Encoding values, and parsing them is most of the
+# header time. Bounded: cleared when full.
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_MAX = 4096
+_PARSED_VALUE_MAX = 2000
+
+
 class _ParsePolicy(policy.EmailPolicy):
-    """``policy.default`` that parses each distinct header once per message.
+    """``policy.default`` that parses each distinct header once.
 
     The stdlib parses a header again on every read, and ``get_content_type()`` alone read
     Content-Type about fifteen times per message (a third of all parsing time). Parsing is a pure
-    function of the header's name and raw value, and header objects are immutable, so handing out
-    the same object again is indistinguishable. One instance per message keeps the memo small.
+    function of the header's name and raw value (and the header factory), and header objects are
+    immutable, so handing out the same object again, to this message or a later one, is
+    indistinguishable from parsing it again.
     """
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        object.__setattr__(self, "_parsed", {})  # policies refuse ordinary attribute writes
-
     def header_fetch_parse(self, name: str, value: str) -> Any:
-        parsed: dict[tuple[str, str], Any] = self._parsed  # type: ignore[attr-defined]
+        if (
+            self.header_factory is not _REGISTRY
+            or not isinstance(value, str)
+            or len(value) > _PARSED_VALUE_MAX
+        ):
+            return super().header_fetch_parse(name, value)  # another factory, or not worth keeping
         key = (name, value)
-        try:
-            return parsed[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable value: not ours to remember
-            return super().header_fetch_parse(name, value)
-        header = parsed[key] = super().header_fetch_parse(name, value)
-        return header
+        found = _PARSED.get(key)
+        if found is None:
+            found = super().header_fetch_parse(name, value)
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[key] = found
+        return found
 
-    def clone(self, **kw: Any) -> Any:
-        copy = super().clone(**kw)
-        object.__setattr__(copy, "_parsed", {})  # another factory may parse differently
-        return copy
+
+_POLICY = _ParsePolicy(header_factory=_REGISTRY)
 
 
 def _parse(raw: bytes, envelope_from: str | None, inbox_id: int | None) -> ParsedEmail:
@@ -123,7 +153,7 @@ def _parse(raw: bytes, envelope_from: str | None, inbox_id: int | None) -> Parse
     # Cheap guard before the stdlib parser walks anything: it builds every part in memory.
     if raw.lower().count(b"boundary=") > limits["parts"]:
         return _quarantined(inbox_id, f"too_many_parts: more than {limits['parts']} multiparts")
-    msg = BytesParser(policy=_ParsePolicy(header_factory=policy.default.header_factory)).parsebytes(raw)
+    msg = BytesParser(policy=_POLICY).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
     problems: list[str] = []
 

@@ -2,14 +2,17 @@
 
 ``250`` is answered only after the raw message is committed (one ledger row per inbox it was
 addressed to); ``451 4.3.0`` when it could not be stored, so the sender keeps it and retries.
-Processing (parse, thread, ticket) runs right after, in a worker thread; whatever it leaves
-pending the periodic sweep finishes.
+Processing (parse, thread, ticket) runs right after, in one processing thread that takes
+whatever has been stored meanwhile, up to ``ingest.BATCH`` rows, into one transaction
+(``ingest.process_batch``): a lone message is processed at once, a busy server pays one commit
+per batch instead of one per message. Whatever it leaves pending the periodic sweep finishes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -19,7 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.db import close_old_connections
 
-from regulars.channels.email.ingest import process_inbound, store_raw
+from regulars.channels.email.ingest import BATCH, process_batch, store_raw
 from regulars.channels.models import Inbox
 from regulars.channels.services import inbox_for_address, record_error
 
@@ -46,8 +49,7 @@ def _store(envelope_from: str, recipients: list[str], raw: bytes) -> list[int]:
 def _process(ids: list[int]) -> None:
     close_old_connections()
     try:
-        for pk in ids:
-            process_inbound(pk)
+        process_batch(ids)
     except Exception:  # left pending: the sweep retries
         logger.exception("inline processing of %s failed", ids)
     finally:
@@ -59,6 +61,11 @@ class LedgerHandler:
         self.lmtp = lmtp
         self.process_inline = process_inline
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="regulars-smtpd")
+        # One processing thread: rows are processed in ledger order, in batches of what has
+        # been stored while the previous batch ran.
+        self.processor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="regulars-smtpd-process")
+        self.stored: list[int] = []
+        self.lock = threading.Lock()
         self.pending: set[Future[None]] = set()
 
     async def handle_RCPT(
@@ -86,15 +93,28 @@ class LedgerHandler:
             reply = "451 4.3.0 Temporary failure storing the message; try again later"
             return "\r\n".join([reply] * len(recipients)) if self.lmtp else reply
         if self.process_inline and ids:
-            future = self.executor.submit(_process, ids)
+            with self.lock:
+                self.stored.extend(ids)
+            future = self.processor.submit(self._drain)
             self.pending.add(future)
             future.add_done_callback(self.pending.discard)
         reply = "250 2.0.0 OK stored"
         # LMTP answers once per recipient after DATA.
         return "\r\n".join([reply] * len(recipients)) if self.lmtp else reply
 
+    def _drain(self) -> None:
+        """Process what is stored and not yet taken, a batch at a time. One call per stored
+        message is queued; those that find the list empty (taken by an earlier call) do nothing."""
+        while True:
+            with self.lock:
+                ids, self.stored = self.stored[:BATCH], self.stored[BATCH:]
+            if not ids:
+                return
+            _process(ids)
+
     def close(self) -> None:
         self.executor.shutdown(wait=True)
+        self.processor.shutdown(wait=True)
 
 
 def _lookup(address: str) -> Inbox | None:

@@ -26,6 +26,7 @@ from imapclient import IMAPClient
 
 from regulars.channels.conftest import free_port
 from regulars.channels.email import imap
+from regulars.channels.email import ingest as ingest_module
 from regulars.channels.email.imap import LEASE, poll_all, poll_inbox
 from regulars.channels.email.models import ImapFolderState, InboundEmail
 from regulars.channels.models import Inbox
@@ -289,21 +290,23 @@ def test_it_marks_nothing_on_the_server_before_the_ledger_commit_and_never_dupli
     inbox = imap_inbox(dovecot, "Support", "alice")
     dovecot.append("alice", mail(1))
     commits: list[int] = []
-    real_store_raw = imap.store_raw
+    real_store_raw = ingest_module.store_raw
 
     def store_raw(*args: Any, **kwargs: Any) -> Any:
         row, created = real_store_raw(*args, **kwargs)
-        # The row is committed (no transaction is open) and the server still shows it unseen.
-        assert not imap.transaction.get_connection().in_atomic_block
-        assert InboundEmail.objects.filter(pk=row.pk).exists()
         assert all(SEEN not in flags for flags in dovecot.messages("alice").values())
         commits.append(row.pk)
         return row, created
 
     def killed(*args: Any) -> None:
+        # When the server is about to be told, the rows are committed (no transaction is open)
+        # and the server still shows the message unseen.
+        assert not imap.transaction.get_connection().in_atomic_block
+        assert InboundEmail.objects.filter(pk__in=commits).count() == len(commits) == 1
+        assert all(SEEN not in flags for flags in dovecot.messages("alice").values())
         raise SystemExit("worker killed between the ledger commit and the mark")
 
-    monkeypatch.setattr(imap, "store_raw", store_raw)
+    monkeypatch.setattr(ingest_module, "store_raw", store_raw)
     monkeypatch.setattr(imap, "_after", killed)
     monkeypatch.setattr(imap, "_release", lambda *args: None)  # a killed worker releases nothing
     with pytest.raises(SystemExit):
@@ -334,14 +337,14 @@ def test_it_marks_what_it_committed_when_the_database_fails_mid_batch(
     inbox = imap_inbox(dovecot, "Support", "alice")
     for n in (1, 2, 3):
         dovecot.append("alice", mail(n))
-    real_store_raw = imap.store_raw
+    real_store_raw = ingest_module.store_raw
 
     def store_raw(inbox: Inbox, raw: bytes, **kwargs: Any) -> Any:
         if b"<q2@example.com>" in raw:
             raise DatabaseError("disk full")
         return real_store_raw(inbox, raw, **kwargs)
 
-    monkeypatch.setattr(imap, "store_raw", store_raw)
+    monkeypatch.setattr(ingest_module, "store_raw", store_raw)
     result = poll_inbox(inbox)
     monkeypatch.undo()
 
@@ -527,3 +530,26 @@ def test_it_stops_its_dovecot_and_every_child_process() -> None:
     assert not server.root.exists()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1):
         pass
+
+
+@pytest.mark.parametrize("fetch_bytes", [1, 10_000_000])
+def test_it_reads_several_messages_per_fetch_and_an_oversized_one_alone(
+    cast: Any, dovecot: Dovecot, settings: Any, monkeypatch: pytest.MonkeyPatch, fetch_bytes: int
+) -> None:
+    settings.EMAIL_MAX_BYTES = 2000
+    monkeypatch.setattr(imap, "FETCH_BYTES", fetch_bytes)  # one message per FETCH, or all in one
+    inbox = imap_inbox(dovecot, "Support", "alice")
+    dovecot.append("alice", mail(1))
+    dovecot.append("alice", mail(2).replace(b"Question number 2.", b"x" * 10_000))
+    dovecot.append("alice", mail(3, in_reply_to="<q1@example.com>"))
+    dovecot.append("alice", mail(4))
+
+    result = poll_inbox(inbox)
+
+    assert (result.error, result.stored, result.fetched) == ("", 4, 4)
+    rows = list(InboundEmail.objects.order_by("id"))
+    assert [r.message_id for r in rows] == [f"q{n}@example.com" for n in (1, 2, 3, 4)]
+    assert [r.status for r in rows] == ["message", "quarantined", "message", "message"]
+    assert rows[1].size == settings.EMAIL_MAX_BYTES + 1 and rows[2].ticket_id == rows[0].ticket_id
+    assert all(SEEN in flags for flags in dovecot.messages("alice").values())
+    assert ImapFolderState.objects.get(inbox=inbox).last_uid == 4
