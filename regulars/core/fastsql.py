@@ -251,20 +251,17 @@ def select_related(model: type[M], related: str, where: str, params: Sequence[An
         rows = cursor.fetchall()
     found_rows: list[M] = []
     for row in rows:
-        obj = model.from_db(
-            DEFAULT_DB_ALIAS, names, [c(v) if c else v for c, v in zip(converters, row[:split], strict=True)]
-        )
-        setattr(
-            obj,
-            related,
-            other.from_db(
-                DEFAULT_DB_ALIAS,
-                other_names,
-                [c(v) if c else v for c, v in zip(other_converters, row[split:], strict=True)],
-            ),
-        )
+        obj = _instance(model, names, converters, row[:split])
+        setattr(obj, related, _instance(other, other_names, other_converters, row[split:]))
         found_rows.append(obj)
     return found_rows
+
+
+def _instance(model: type[M], names: list[str], converters: list[Any], values: Sequence[Any]) -> M:
+    """An instance of ``model`` from one row's column values, as the ORM builds it."""
+    return model.from_db(
+        DEFAULT_DB_ALIAS, names, [c(v) if c else v for c, v in zip(converters, values, strict=True)]
+    )
 
 
 _converters_cache: dict[tuple[str, type[Model]], list[Any]] = {}
@@ -381,14 +378,7 @@ def send_select(
     cursor.execute(sql, list(params))
 
     def build(rows: list[Any]) -> list[M]:
-        return [
-            model.from_db(
-                DEFAULT_DB_ALIAS,
-                names,
-                [c(v) if c else v for c, v in zip(converters, row, strict=True)],
-            )
-            for row in rows
-        ]
+        return [_instance(model, names, converters, row) for row in rows]
 
     return Pending(cursor, build)
 
