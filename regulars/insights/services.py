@@ -290,7 +290,11 @@ def train_model(
         candidate = make_backend(row.backend)
         _progress(row, f"fitting on {len(train_idx)} examples")
         started = time.perf_counter()
-        candidate.fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+        candidate.fit(
+            [texts[i] for i in train_idx],
+            [labels[i] for i in train_idx],
+            progress=lambda text: _progress(row, text),
+        )
         fit_seconds = time.perf_counter() - started
         _progress(row, f"evaluating on {len(held_idx)} held-out examples")
         mine = score(candidate, held_texts, held_labels)

@@ -23,7 +23,7 @@ class AlwaysBilling:
         self.classes: list[str] = []
         self.in_scope_threshold = None
 
-    def fit(self, texts, labels):
+    def fit(self, texts, labels, progress=None):
         self.classes = sorted(set(labels))
 
     def predict_proba(self, texts):

@@ -28,6 +28,15 @@ def fitted() -> EmbeddingBackend:
     return backend
 
 
+@pytest.fixture(scope="module")
+def untuned() -> EmbeddingBackend:
+    texts, labels = examples(per_topic=80)
+    backend = make_backend("embedding", fine_tune=False)
+    assert isinstance(backend, EmbeddingBackend)
+    backend.fit(texts, labels)
+    return backend
+
+
 def test_it_loads_the_packaged_model_without_the_network(monkeypatch):
     import os
 
@@ -69,10 +78,51 @@ def test_it_predicts_after_loading_with_the_int8_encoder_it_was_trained_on(fitte
     assert rank(again, text) == rank(fitted, text)
 
 
-def test_its_int8_embeddings_point_where_the_float32_ones_do(fitted):
+def test_its_int8_embeddings_point_where_the_float32_ones_do(untuned):
     texts = ["Why was I overcharged on my invoice?", "my shipment has not shown up", "reset my password"]
-    assert fitted._graph is not None
-    quantised = OnnxEncoder(fitted._graph, fitted._tokenizer).encode(texts)
+    assert untuned._graph is not None and not untuned.fine_tuned
+    quantised = OnnxEncoder(untuned._graph, untuned._tokenizer).encode(texts)
     exact = EmbeddingBackend.encoder().encode(texts, normalize_embeddings=True)
     assert np.allclose(np.linalg.norm(quantised, axis=1), 1.0, atol=1e-3)
     assert ((quantised * exact).sum(axis=1) > 0.97).all()
+
+
+def test_it_fine_tunes_the_encoder_so_a_category_s_messages_move_together(fitted, untuned):
+    """Unseen wordings: after fine-tuning, a message is closer to others of its category than to
+    the other categories' messages by a wider margin than with the shipped encoder."""
+    billing = ["I was charged twice for one order", "the invoice amount is wrong", "refund the extra fee"]
+    delivery = ["where is my parcel", "the courier never came", "my package is late"]
+    assert fitted.fine_tuned and fitted._graph != untuned._graph
+
+    def separation(backend: EmbeddingBackend) -> float:
+        vectors = backend._embed(billing + delivery)
+        sims = vectors @ vectors.T
+        same = [sims[i, j] for i in range(6) for j in range(6) if i != j and (i < 3) == (j < 3)]
+        other = [sims[i, j] for i in range(6) for j in range(6) if (i < 3) != (j < 3)]
+        return float(np.mean(same) - np.mean(other))
+
+    assert separation(fitted) > separation(untuned)
+
+
+def test_fine_tuning_leaves_the_shared_encoder_as_shipped(fitted):
+    from safetensors.torch import load_file
+
+    shipped = load_file(str(EmbeddingBackend.model_path() / "model.safetensors"))
+    live = EmbeddingBackend.encoder()[0].auto_model.state_dict()
+    name = next(k for k in shipped if k.endswith("encoder.layer.5.output.dense.weight"))
+    live_name = next(k for k in live if k.endswith("encoder.layer.5.output.dense.weight"))
+    assert np.array_equal(shipped[name].numpy(), live[live_name].numpy())
+
+
+def test_it_reports_fine_tuning_progress():
+    texts, labels = examples(per_topic=80)
+    seen: list[str] = []
+    make_backend("embedding").fit(texts, labels, progress=seen.append)
+    assert any(text.startswith("fine-tuning the encoder: step") for text in seen)
+    assert seen[-1].startswith("encoding")
+
+
+def test_the_pytorch_encoder_is_never_fine_tuned():
+    with pytest.raises(ValueError, match="never fine-tuned"):
+        make_backend("embedding", encoder="pytorch", fine_tune=True)
+    assert not make_backend("embedding", encoder="pytorch").fine_tune  # type: ignore[attr-defined]

@@ -41,12 +41,16 @@ class Command(BaseCommand):
         ev.add_argument("--backend", choices=sorted(BACKENDS), default="light")
         ev.add_argument("--encoder", choices=EmbeddingBackend.ENCODERS, default=None,
                         help="embedding backend only: the encoder's precision (default int8)")  # fmt: skip
+        ev.add_argument("--no-fine-tune", action="store_true",
+                        help="embedding backend only: keep the shipped encoder as it is")  # fmt: skip
         ev.add_argument("--report", type=Path, default=None, help="write the confusion report here")
         ev.add_argument("--json", action="store_true", help="print the figures as JSON")
         oos = sub.add_parser("evaluate-oos", help="out-of-scope detection on CLINC150 / BANKING77-OOS")
         oos.add_argument("--clinc", type=Path, default=None, help="CLINC150 data_full.json")
         oos.add_argument("--encoder", choices=EmbeddingBackend.ENCODERS, default=None,
                          help="embedding backend only: the encoder's precision (default int8)")  # fmt: skip
+        oos.add_argument("--no-fine-tune", action="store_true",
+                         help="embedding backend only: keep the shipped encoder as it is")  # fmt: skip
         oos.add_argument("--clinc-oos-train", action="store_true",
                          help="also train on CLINC150's oos_train split, as an out_of_scope class")  # fmt: skip
         oos.add_argument("--banking-oos", type=Path, default=None, help="the BANKING77-OOS folder")
@@ -63,11 +67,14 @@ class Command(BaseCommand):
 
     @staticmethod
     def backend_options(options: dict[str, Any]) -> dict[str, Any]:
-        if options["encoder"] is None:
-            return {}
-        if options["backend"] != "embedding":
-            raise CommandError("--encoder is for the embedding backend.")
-        return {"encoder": options["encoder"]}
+        chosen: dict[str, Any] = {}
+        if options["encoder"] is not None:
+            chosen["encoder"] = options["encoder"]
+        if options["no_fine_tune"]:
+            chosen["fine_tune"] = False
+        if chosen and options["backend"] != "embedding":
+            raise CommandError("--encoder and --no-fine-tune are for the embedding backend.")
+        return chosen
 
     def train(self, backend: str, from_csv: Path | None) -> None:
         examples = read_csv(from_csv) if from_csv is not None else None
