@@ -85,11 +85,14 @@ def fts5_expression(terms: list[str]) -> str:
 # common word ("refund") means reading hundreds of thousands of rows at a million tickets; the
 # newest matches are what a help desk searches for, and the query can always be narrowed.
 CANDIDATES = 500
-# PostgreSQL: candidates come first from the newest RECENT_WINDOW documents, scanned newest first
-# and stopping at CANDIDATES, which costs the same whatever the words (the planner misjudges
-# correlated words such as "password reset email" and would otherwise read tens of thousands of
-# rows). Only when that window holds too few matches does the GIN index search the older rest.
+# PostgreSQL: candidates come first from the newest RECENT_WINDOW documents; only when that window
+# holds fewer than the caller's ``enough`` does the search go on to the older rest.
 RECENT_WINDOW = 50_000
+# PostgreSQL: the GIN index holds, beside the words, each document's bucket of 2**BUCKET_BITS
+# consecutive ids (migration core.0004_search_recent_buckets, which repeats the expression). Asking
+# for the window's buckets lets GIN skip each word's postings to the newest documents, so the window
+# costs what matches there, not what the words match among millions of older documents.
+BUCKET_BITS = 12
 
 
 def search(q: str, *, kinds: list[str], limit: int = 200, enough: int | None = None) -> list[Hit]:
@@ -131,35 +134,51 @@ def _search_sqlite(expression: str, kinds: list[str], limit: int) -> list[Hit]:
     return _hits([row[2:] for row in rows[:limit]])
 
 
+# The newest document id, computed inside each statement (an InitPlan), not in a round trip of its
+# own. It must stay a scalar subquery: joined as a row, the planner tests the buckets after the heap
+# instead of in the index.
+_TOP_ID = "(SELECT COALESCE(MAX(id), 0) FROM core_searchdocument)"
+
+
+def _ranked_sql(in_kinds: str, where: str) -> str:
+    """The newest CANDIDATES matches satisfying ``where``, best first: rank, id, kind, object_id,
+    ticket_id, customer_id and how many candidates there were. ``d.id + 0`` keeps the planner on
+    the GIN index instead of walking the primary key through every document."""
+    return (
+        "SELECT ts_rank(c.search_vector, c.query), c.id, c.kind, c.object_id, c.ticket_id, c.customer_id, "
+        "count(*) OVER () FROM ("
+        "SELECT d.id, d.kind, d.object_id, d.ticket_id, d.customer_id, d.search_vector, query "
+        "FROM core_searchdocument d, websearch_to_tsquery('english', %s) query "
+        f"WHERE d.search_vector @@ query AND d.kind IN ({in_kinds}) AND {where} "
+        "ORDER BY d.id + 0 DESC LIMIT %s) c "
+        "ORDER BY 1 DESC, 2 DESC LIMIT %s"
+    )
+
+
 def _search_postgresql(text: str, kinds: list[str], limit: int, enough: int) -> list[Hit]:
     in_kinds = _kinds_sql(kinds)
+    bucket = BUCKET_BITS
+    window = (
+        f"ARRAY[d.id >> {bucket}] && ARRAY(SELECT generate_series(({_TOP_ID} - %s) >> {bucket}, "
+        f"{_TOP_ID} >> {bucket})) AND d.id + 0 > {_TOP_ID} - %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM core_searchdocument")
-        floor = int(cursor.fetchone()[0]) - RECENT_WINDOW
-        # OFFSET 0 keeps the window a subquery, so it is read through the primary key in order.
         cursor.execute(
-            "SELECT r.id FROM (SELECT id, search_vector, kind FROM core_searchdocument "
-            "WHERE id > %s ORDER BY id DESC OFFSET 0) r "
-            f"WHERE r.search_vector @@ websearch_to_tsquery('english', %s) AND r.kind IN ({in_kinds}) "
-            "ORDER BY r.id DESC LIMIT %s",
-            [floor, text, *kinds, CANDIDATES],
+            _ranked_sql(in_kinds, window),
+            [text, *kinds, RECENT_WINDOW, RECENT_WINDOW, CANDIDATES, limit],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-        if len(ids) < enough and floor > 0:
-            # "id + 0" keeps the planner on the GIN index instead of walking the primary key.
+        rows = cursor.fetchall()
+        found = rows[0][-1] if rows else 0
+        if found < enough:
+            # The older rest through the words alone (buckets would not pay: at this point the words
+            # are rare, and testing a hundred buckets costs more than their postings).
             cursor.execute(
-                "SELECT d.id FROM core_searchdocument d "
-                f"WHERE d.search_vector @@ websearch_to_tsquery('english', %s) AND d.kind IN ({in_kinds}) "
-                "AND d.id + 0 <= %s ORDER BY d.id + 0 DESC LIMIT %s",
-                [text, *kinds, floor, CANDIDATES - len(ids)],
+                _ranked_sql(in_kinds, f"d.id + 0 <= {_TOP_ID} - %s"),
+                [text, *kinds, RECENT_WINDOW, CANDIDATES - found, limit],
             )
-            ids += [row[0] for row in cursor.fetchall()]
-        if not ids:
-            return []
-        cursor.execute(
-            "SELECT d.kind, d.object_id, d.ticket_id, d.customer_id "
-            "FROM core_searchdocument d, websearch_to_tsquery('english', %s) query "
-            "WHERE d.id = ANY(%s) ORDER BY ts_rank(d.search_vector, query) DESC, d.id DESC LIMIT %s",
-            [text, ids, limit],
-        )
-        return _hits(cursor.fetchall())
+            older = cursor.fetchall()
+            if older:
+                # By id: a document written between the two statements moves the window's edge.
+                unique = {row[1]: row for row in rows + older}
+                rows = sorted(unique.values(), key=lambda row: (-row[0], -row[1]))[:limit]
+    return _hits([row[2:6] for row in rows])
