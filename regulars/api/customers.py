@@ -101,7 +101,7 @@ def _fresh(viewer_customer: Customer) -> dict[str, Any]:
 @router.get("/customers", response=responses({200: CustomerPage}), summary="List customers")
 def list_customers(
     request: HttpRequest,
-    email: Annotated[str | None, Query(min_length=1, max_length=254)] = None,
+    email: Annotated[Text | None, Query(min_length=1, max_length=254)] = None,
     q: Annotated[Text | None, Query(min_length=1, max_length=200)] = None,
     cursor: CursorParam = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -19,7 +19,7 @@ from regulars.api.auth import require_admin, require_agent, viewer
 from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
 from regulars.api.refs import agent_ref, agents_ref, team_ref
-from regulars.api.types import PublicId, ShortText
+from regulars.api.types import Printable, PublicId, ShortText
 from regulars.core.errors import NotFound, ValidationFailed
 from regulars.sla.models import BusinessCalendar
 from regulars.sla.oncall import services
@@ -48,9 +48,9 @@ router = Router(tags=["on-call"])
 RotationId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^rot_[0-9a-z]+$")]
 PolicyId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^esc_[0-9a-z]+$")]
 IncidentId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^inc_[0-9a-z]+$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Url = Annotated[str, StringConstraints(max_length=500)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120), Printable]
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64), Printable]
+Url = Annotated[str, StringConstraints(max_length=500), Printable]
 HHMM = Annotated[str, StringConstraints(pattern=r"^\d\d:\d\d$")]
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
 MAX_LIST = 200

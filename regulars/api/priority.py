@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints
 
 from regulars.api.auth import viewer
 from regulars.api.errors import responses
-from regulars.api.types import MAX_BIGINT, ShortText, Text, UtcDateTime
+from regulars.api.types import MAX_BIGINT, Printable, ShortText, Text, UtcDateTime
 from regulars.sla.priority.models import PriorityPolicy, SeverityRule
 from regulars.sla.priority.selectors import (
     FairnessReport,
@@ -92,7 +92,11 @@ class PriorityPolicyIn(Schema):
         Annotated[str, StringConstraints(max_length=32, pattern=r"^[a-z0-9_\-:.]*$")] | None
     ) = None
     scoring_table: (
-        Annotated[dict[Annotated[str, StringConstraints(max_length=40)], str], Field(max_length=100)] | None
+        Annotated[
+            dict[Annotated[str, StringConstraints(max_length=40), Printable], Annotated[str, Printable]],
+            Field(max_length=100),
+        ]
+        | None
     ) = None
     value_modifier_enabled: bool | None = None
     value_modifier_min_lifetime_value: Annotated[Decimal, Field(ge=0, le=Decimal("1e12"))] | None = None

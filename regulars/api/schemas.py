@@ -11,7 +11,7 @@ from django.conf import settings
 from ninja import Schema
 from pydantic import Field, StringConstraints
 
-from regulars.api.types import JsonObject, PublicId, ShortText, Text, TicketNumber
+from regulars.api.types import JsonObject, Printable, PublicId, ShortText, Text, TicketNumber
 
 MAX_ATTACHMENTS = 10
 _MAX_B64 = 4 * math.ceil(settings.ATTACHMENT_MAX_BYTES / 3)
@@ -21,7 +21,7 @@ TicketType = Literal["question", "incident", "problem", "task"]
 Channel = Literal["email", "web", "chat", "phone", "social", "api"]
 IdentityKind = Literal["email", "phone", "social", "external"]
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
-TagName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TagName = Annotated[str, StringConstraints(min_length=1, max_length=64), Printable]
 Body = Annotated[Text, Field(min_length=1, max_length=200_000)]
 BodyHtml = Annotated[Text, Field(max_length=400_000)]
 

@@ -15,7 +15,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from regulars.api.auth import require_admin, require_agent, require_full_agent, viewer
 from regulars.api.errors import responses
-from regulars.api.types import PublicId, ShortText, TicketNumber
+from regulars.api.types import Printable, PublicId, ShortText, TicketNumber
 from regulars.core.errors import NotFound
 from regulars.customers.models import SupportPlan
 from regulars.sla import selectors, services
@@ -47,19 +47,19 @@ class ExceptionIn(Schema):
 
 class CalendarIn(Schema):
     name: Name
-    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), Printable] = "UTC"
     weekly_hours: dict[Weekday, DayHours] = Field(default_factory=dict)
-    holiday_country: Annotated[str, Field(max_length=8)] = ""
-    holiday_subdivision: Annotated[str, Field(max_length=16)] = ""
+    holiday_country: Annotated[str, Field(max_length=8), Printable] = ""
+    holiday_subdivision: Annotated[str, Field(max_length=16), Printable] = ""
     exceptions: Annotated[list[ExceptionIn], Field(max_length=500)] = Field(default_factory=list)
 
 
 class CalendarPatch(Schema):
     name: Name | None = None
-    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = None
     weekly_hours: dict[Weekday, DayHours] | None = None
-    holiday_country: Annotated[str, Field(max_length=8)] | None = None
-    holiday_subdivision: Annotated[str, Field(max_length=16)] | None = None
+    holiday_country: Annotated[str, Field(max_length=8), Printable] | None = None
+    holiday_subdivision: Annotated[str, Field(max_length=16), Printable] | None = None
     exceptions: Annotated[list[ExceptionIn], Field(max_length=500)] | None = None
 
 
@@ -75,16 +75,16 @@ class CalendarOut(Schema):
 
 class Conditions(Schema):
     ticket_types: Annotated[list[TicketType], Field(max_length=4)] = Field(default_factory=list)
-    tags: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = Field(
-        default_factory=list
-    )
+    tags: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64), Printable]], Field(max_length=50)
+    ] = Field(default_factory=list)
 
 
 class PolicyIn(Schema):
     name: Name
     position: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     is_active: bool = True
-    plan: Annotated[str, Field(max_length=64)] | None = Field(
+    plan: Annotated[str, Field(max_length=64), Printable] | None = Field(
         None, description="Plan slug; empty for any plan."
     )
     priority: Priority = ""
@@ -104,7 +104,7 @@ class PolicyPatch(Schema):
     name: Name | None = None
     position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     is_active: bool | None = None
-    plan: Annotated[str, Field(max_length=64)] | None = None
+    plan: Annotated[str, Field(max_length=64), Printable] | None = None
     priority: Priority | None = None
     channel: Channel | None = None
     conditions: Conditions | None = None
@@ -159,7 +159,7 @@ class TicketSlaOut(Schema):
 
 class SupplierIn(Schema):
     name: Name
-    contact_email: Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$")] = ""
+    contact_email: Annotated[str, Field(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+$"), Printable] = ""
     calendar: PublicId | None = None
     response_minutes: Minutes | None = None
     resolution_minutes: Minutes | None = None

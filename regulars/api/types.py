@@ -42,6 +42,8 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+# Any other text input: Annotated[str, <its constraints>, Printable].
+Printable = AfterValidator(_printable_storage)
 # Free text (bodies, notes, names). Length limits are set per field where the text is used.
 Text = Annotated[str, AfterValidator(_printable_storage)]
 ShortText = Annotated[str, StringConstraints(max_length=250), AfterValidator(_printable_storage)]

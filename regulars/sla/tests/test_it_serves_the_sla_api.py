@@ -147,3 +147,16 @@ def test_it_tracks_supplier_waits_for_agents(admin: Api, api_as: Callable[[User]
         carol.post(f"/sla/tickets/{ticket.number}/supplier-waits", {"supplier": supplier["id"]}).status_code
         == 403
     )
+
+
+def test_it_refuses_nul_characters_in_policy_and_calendar_text(admin: Api) -> None:
+    # PostgreSQL cannot store NUL in text or JSON: a 422 naming the field, never a 500.
+    for path, body, field in (
+        ("/sla/policies", {"name": "P", "conditions": {"tags": ["vip\x00"]}}, "conditions"),
+        ("/sla/policies", {"name": "P", "plan": "gold\x00"}, "plan"),
+        ("/sla/calendars", {**CALENDAR, "holiday_subdivision": "\x00"}, "holiday_subdivision"),
+        ("/sla/suppliers", {"name": "Carrier", "contact_email": "a\x00@b.example"}, "contact_email"),
+    ):
+        response = admin.post(path, body)
+        assert response.status_code == 422, (path, response.content)
+        assert any(key.startswith(field) for key in response.json()["error"]["fields"]), response.json()
