@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import pickle  # nosec: only artefacts signed by this install are unpickled (see loads)
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -593,8 +594,28 @@ def _export(sentence_transformer: Any, *, quantised: bool) -> bytes:
             )  # fmt: skip
         if not quantised:
             return plain.read_bytes()
-        quantize_dynamic(str(plain), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        with _quiet_quantiser():
+            quantize_dynamic(str(plain), str(int8), weight_type=QuantType.QInt8, per_channel=True)
         return int8.read_bytes()
+
+
+class _QuantiserChatter(logging.Filter):
+    # ONNX Runtime's quantiser logs a line per tensor on the root logger (hundreds per export).
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "root" and "onnxruntime" in record.pathname and "quantization" in record.pathname
+        )
+
+
+@contextlib.contextmanager
+def _quiet_quantiser() -> Iterator[None]:
+    chatter = _QuantiserChatter()
+    root = logging.getLogger()
+    root.addFilter(chatter)
+    try:
+        yield
+    finally:
+        root.removeFilter(chatter)
 
 
 BACKENDS: dict[str, type[Any]] = {"light": LightBackend, "embedding": EmbeddingBackend}
