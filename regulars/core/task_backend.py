@@ -12,12 +12,21 @@ from __future__ import annotations
 from typing import Any
 
 from django_tasks_db import DatabaseBackend as _DatabaseBackend
-from django_tasks_db.compat import normalize_json
+from django_tasks_db.compat import normalize_json, task_enqueued
 
 from regulars.core import fastsql
 
 
 class DatabaseBackend(_DatabaseBackend):
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        # django-tasks-db's own, except that the row's ``task_result`` (which resolves the task
+        # by its import path and copies it) is built once and given to the signal and the caller
+        # alike, as django-tasks' own backends do, instead of twice.
+        self.validate_task(task)
+        result = self._task_to_db_task(task, args, kwargs).task_result
+        task_enqueued.send(type(self), task_result=result)
+        return result
+
     def _task_to_db_task(self, task: Any, args: Any, kwargs: Any) -> Any:
         from django_tasks_db.models import DBTaskResult
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import functools
+import itertools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 import quotequail
 from django.conf import settings
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.parser import EmailMessage as ReplyMessage
 
 from regulars.channels.base import InboundMessage
 from regulars.core.html import html_to_text, sanitise_html
@@ -520,7 +523,7 @@ def _bodies(
         parsed.problems.append("quote_split_skipped:long")  # kept whole rather than cut blindly
     elif full_text:
         try:
-            new_text = EmailReplyParser(languages=REPLY_LANGUAGES).parse_reply(text=full_text) or full_text
+            new_text = latest_reply(full_text) or full_text
         except Exception:
             parsed.problems.append("quote_split_failed:text")
             new_text = full_text
@@ -530,6 +533,40 @@ def _bodies(
         new_text = new_text[:MAX_TEXT]
     parsed.text = new_text.strip()
     parsed.html = html_new if len(html_new) <= 2 * MAX_TEXT else ""
+
+
+@functools.cache
+def _reply_setup() -> tuple[list[str], Any]:
+    """The languages ``EmailReplyParser(languages=REPLY_LANGUAGES)`` settles on and the header
+    pattern its messages build from them (the same string every time), compiled once."""
+    languages = EmailReplyParser(languages=REPLY_LANGUAGES).languages
+    return languages, ReplyMessage(text="", languages=list(languages)).HEADER_REGEX
+
+
+def latest_reply(text: str) -> str | None:
+    """``EmailReplyParser(languages=REPLY_LANGUAGES).parse_reply(text)`` (mail-parser-reply
+    1.36, pinned), doing only the work its answer depends on.
+
+    ``EmailMessage.read()`` splits the normalised text at the reply headers it finds and
+    answers with the first non-empty piece (else the last, possibly empty). For every piece it
+    also runs the signature and disclaimer patterns, whose findings ``latest_reply`` never
+    reads, and every message compiles its three patterns again. Here the header pattern is
+    compiled once, the pieces are cut exactly as ``read()`` cuts them, and the other two patterns
+    are not run. Every alternative of the header pattern contains a ``:`` or ``-----``, so a text
+    with neither has no header and is not scanned (the scan is most of the time).
+    A test compares the two on the corpus and on assembled replies in every language."""
+    languages, header_regex = _reply_setup()
+    body = ReplyMessage(text=text, languages=list(languages), _header_regex=header_regex).text
+    found = header_regex.findall(body) if ":" in body or "-----" in body else []
+    headers = [header for header in itertools.chain.from_iterable(found) if header]
+    current = 0
+    for header in headers:
+        position = body.find(header, current + 1 if current > 0 else current)
+        content = body[current:position].strip()
+        current = position if position >= 0 else 0
+        if content:
+            return content
+    return body[current:].strip()
 
 
 def _attachment(
