@@ -102,6 +102,44 @@ def test_it_can_train_on_clinc150_oos_train_as_an_out_of_scope_class(tmp_path):
     assert 0.0 <= figures["oos_recall"] <= 1.0
 
 
+def test_it_can_train_on_banking77_oos_id_oos_train_as_an_out_of_scope_class(tmp_path):
+    train, held = _split(*examples(per_topic=30))
+    # In-domain out of scope: a held-out topic (gift cards) asked in the in-scope topics' words.
+    gift = {"Gifts": (["gift card", "gift voucher", "gift balance"],
+                      ["My {w} is wrong", "Problem with the {w}", "Help with my {w}", "I need my {w} sorted",
+                       "Can you check the {w}", "The {w} does not work"])}  # fmt: skip
+    gift_texts, _ = examples(per_topic=18, topics=gift)
+    root = tmp_path / "BANKING77-OOS"
+    for folder, items in (
+        ("train", train),
+        ("valid", held[::2]),
+        ("test", held[1::2]),
+        ("id-oos/train", [[t, "oos"] for t in gift_texts[:12]]),
+        ("id-oos/valid", [[t, "oos"] for t in gift_texts[12:15]]),
+        ("id-oos/test", [[t, "oos"] for t in gift_texts[15:]]),
+        ("ood-oos/test", [[t, "oos"] for t in OTHER]),
+    ):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "seq.in").write_text("\n".join(t for t, _ in items) + "\n")
+        (root / folder / "label").write_text("\n".join(lab for _, lab in items) + "\n")
+
+    def run(*extra: str) -> dict:
+        out = io.StringIO()
+        call_command(
+            "insights", "evaluate-oos", "--backend", "light", "--banking-oos", str(root), *extra, stdout=out
+        )
+        (figures,) = _figures(out.getvalue())
+        return figures
+
+    plain, marked = run(), run("--banking-oos-train")
+    assert plain["training_data"] == "train (in-scope only)"
+    assert marked["training_data"] == "train + id-oos/train (as out_of_scope)"
+    assert marked["in_scope_accuracy_without_threshold"] >= 0.9  # out_of_scope is never a label
+    # Gift-card questions marked "not for us" before are told apart better than unseen ones.
+    assert marked["id_oos_auroc"] > plain["id_oos_auroc"]
+    assert marked["id_oos_recall"] >= plain["id_oos_recall"]
+
+
 def test_it_asks_for_at_least_one_data_set():
     with pytest.raises(CommandError):
         call_command("insights", "evaluate-oos")

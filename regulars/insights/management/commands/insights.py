@@ -54,6 +54,8 @@ class Command(BaseCommand):
         oos.add_argument("--clinc-oos-train", action="store_true",
                          help="also train on CLINC150's oos_train split, as an out_of_scope class")  # fmt: skip
         oos.add_argument("--banking-oos", type=Path, default=None, help="the BANKING77-OOS folder")
+        oos.add_argument("--banking-oos-train", action="store_true",
+                         help="also train on BANKING77-OOS's id-oos/train split, as an out_of_scope class")  # fmt: skip
         oos.add_argument("--backend", choices=sorted(BACKENDS), default="light")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -128,6 +130,9 @@ class Command(BaseCommand):
             )
         if options["banking_oos"] is not None:
             result = evaluate_banking_oos(
-                options["banking_oos"], backend_name=options["backend"], options=self.backend_options(options)
+                options["banking_oos"],
+                backend_name=options["backend"],
+                options=self.backend_options(options),
+                oos_train=options["banking_oos_train"],
             )
             self.stdout.write(json.dumps(result, indent=2))
