@@ -108,6 +108,10 @@ DATABASES = {
     )
 }
 
+# SQLite only: seconds between WAL checkpoints run by a background thread (core/checkpoint.py),
+# so commits do not copy the WAL back themselves; 0 leaves it to SQLite.
+SQLITE_CHECKPOINT_SECONDS = float(env_str("SQLITE_CHECKPOINT_SECONDS", "0.25"))
+
 # Background event handlers (core/events.py) run in the worker; tests run them after commit in
 # the same process so behaviour can be asserted without a worker.
 EVENT_HANDLERS_INLINE = env_bool("EVENT_HANDLERS_INLINE", TESTING)
