@@ -100,3 +100,36 @@ def test_a_select_with_its_related_row_matches_select_related() -> None:
     assert len(queries) == 0  # the user came with the token
     assert model_to_dict(fast.user) == model_to_dict(slow.user)
     assert fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', ["zzzz"]) == []
+
+
+@pytest.mark.django_db
+def test_statements_stay_visible_to_whoever_watches_them() -> None:
+    # Straight to sqlite3 only when nobody watches: a query log (DEBUG, CaptureQueriesContext)
+    # or an execute wrapper still sees every statement.
+    wrapped: list[str] = []
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        wrapped.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as captured:
+        fastsql.insert(Tag(name="watched"))
+    with connection.execute_wrapper(wrapper):
+        assert fastsql.execute('SELECT "name" FROM "tickets_tag" WHERE "name" = %s', ["watched"]) == [
+            ("watched",)
+        ]
+    assert any('INSERT INTO "tickets_tag"' in q["sql"] for q in captured.captured_queries)
+    assert wrapped == ['SELECT "name" FROM "tickets_tag" WHERE "name" = %s']
+
+
+@pytest.mark.django_db
+def test_a_failed_statement_raises_django_s_error_and_breaks_the_transaction() -> None:
+    fastsql.insert(Tag(name="once"))
+    with transaction.atomic():
+        with pytest.raises(IntegrityError), transaction.atomic(savepoint=False):
+            fastsql.insert(Tag(name="once"))  # django.db's IntegrityError, whichever path ran it
+        # As with the ORM, nothing more may run in a transaction whose statement failed.
+        with pytest.raises(transaction.TransactionManagementError):
+            fastsql.execute("SELECT 1")
+        transaction.set_rollback(True)
+    assert fastsql.execute('SELECT count(*) FROM "tickets_tag" WHERE "name" = %s', ["once"]) == [(1,)]
