@@ -33,6 +33,22 @@ def _split(texts, labels):
     return train, held
 
 
+def _banking_oos(tmp_path, train, held, *, id_oos, id_oos_train=None):
+    """A BANKING77-OOS folder (DNNC style: ``seq.in`` and ``label`` per split): ``held`` split
+    into valid and test, ``id_oos`` the (valid, test) ID-OOS queries, ``OTHER`` out of domain."""
+    root = tmp_path / "BANKING77-OOS"
+    oos = lambda texts: [[t, "oos"] for t in texts]  # noqa: E731
+    splits = {"train": train, "valid": held[::2], "test": held[1::2], "id-oos/valid": oos(id_oos[0]),
+              "id-oos/test": oos(id_oos[1]), "ood-oos/test": oos(OTHER)}  # fmt: skip
+    if id_oos_train is not None:
+        splits["id-oos/train"] = oos(id_oos_train)
+    for folder, items in splits.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "seq.in").write_text("\n".join(t for t, _ in items) + "\n")
+        (root / folder / "label").write_text("\n".join(lab for _, lab in items) + "\n")
+    return root
+
+
 def _figures(out: str) -> list[dict]:
     decoder, text, found = json.JSONDecoder(), out.strip(), []
     while text:
@@ -52,18 +68,7 @@ def test_it_reports_clinc150_and_banking77_oos_figures(tmp_path):
         "oos_test": [[t, "oos"] for t in OTHER[3:]],
     }
     (tmp_path / "data_full.json").write_text(json.dumps(clinc))
-    root = tmp_path / "BANKING77-OOS"
-    for folder, items in (
-        ("train", train),
-        ("valid", held[::2]),
-        ("test", held[1::2]),
-        ("id-oos/valid", [[t, "oos"] for t in OTHER[:3]]),
-        ("id-oos/test", [[t, "oos"] for t in OTHER[3:]]),
-        ("ood-oos/test", [[t, "oos"] for t in OTHER]),
-    ):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "seq.in").write_text("\n".join(t for t, _ in items) + "\n")
-        (root / folder / "label").write_text("\n".join(lab for _, lab in items) + "\n")
+    root = _banking_oos(tmp_path, train, held, id_oos=(OTHER[:3], OTHER[3:]))
     out = io.StringIO()
     call_command("insights", "evaluate-oos", "--backend", "light", "--clinc", str(tmp_path / "data_full.json"),
                  "--banking-oos", str(root), stdout=out)  # fmt: skip
@@ -109,19 +114,9 @@ def test_it_can_train_on_banking77_oos_id_oos_train_as_an_out_of_scope_class(tmp
                       ["My {w} is wrong", "Problem with the {w}", "Help with my {w}", "I need my {w} sorted",
                        "Can you check the {w}", "The {w} does not work"])}  # fmt: skip
     gift_texts, _ = examples(per_topic=18, topics=gift)
-    root = tmp_path / "BANKING77-OOS"
-    for folder, items in (
-        ("train", train),
-        ("valid", held[::2]),
-        ("test", held[1::2]),
-        ("id-oos/train", [[t, "oos"] for t in gift_texts[:12]]),
-        ("id-oos/valid", [[t, "oos"] for t in gift_texts[12:15]]),
-        ("id-oos/test", [[t, "oos"] for t in gift_texts[15:]]),
-        ("ood-oos/test", [[t, "oos"] for t in OTHER]),
-    ):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "seq.in").write_text("\n".join(t for t, _ in items) + "\n")
-        (root / folder / "label").write_text("\n".join(lab for _, lab in items) + "\n")
+    root = _banking_oos(
+        tmp_path, train, held, id_oos=(gift_texts[12:15], gift_texts[15:]), id_oos_train=gift_texts[:12]
+    )
 
     def run(*extra: str) -> dict:
         out = io.StringIO()
