@@ -778,7 +778,10 @@ def move_tickets_of_merged_customer(
 ) -> None:
     """Receiver of ``customers_merged``: runs inside the merge's transaction."""
     ticket_ids = list(Ticket.objects.filter(requester=source).values_list("pk", flat=True))
-    Ticket.objects.filter(pk__in=ticket_ids).update(requester=target, organisation_id=target.organisation_id)
+    # updated_at too: clients that sync with ``updated_since`` must see the new requester.
+    Ticket.objects.filter(pk__in=ticket_ids).update(
+        requester=target, organisation_id=target.organisation_id, updated_at=timezone.now()
+    )
     Message.objects.filter(author_customer=source).update(author_customer=target)
     SearchDocument.objects.filter(customer_id=source.pk).exclude(kind="customer").update(
         customer_id=target.pk
