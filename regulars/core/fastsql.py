@@ -38,6 +38,9 @@ def _execute(connection: Any, sql: str, params: Sequence[Any]) -> Any:
     ``?`` once per SQL text, as Django's cursor wrapper would do on every call: the same
     statement, parameters and error translation, without four layers of wrappers a statement.
     Everything else takes Django's cursor."""
+    if connection.vendor == "sqlite" and not connection.health_check_done:
+        # What Django's cursor() does first on a request's first statement (SQLite: no query).
+        connection.close_if_health_check_failed()
     raw = connection.connection
     if (
         raw is not None
