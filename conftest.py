@@ -27,6 +27,14 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_ticket_json_cache() -> None:
+    # Row keys and versions repeat from test to test (rolled back, flushed): start empty.
+    from regulars.tickets.selectors import clear_json_cache
+
+    clear_json_cache()
+
+
+@pytest.fixture(autouse=True)
 def _seed_data_for_live_servers(request: pytest.FixtureRequest) -> None:
     """Put back the rows migrations seed (the default statuses) for live-server tests: their
     transactional database is flushed after each test, which takes those rows with it."""

@@ -12,6 +12,7 @@ from regulars.core.admin import ReadOnlyAdmin
 from regulars.tickets.models import (
     Attachment,
     Blob,
+    CatalogVersion,
     Message,
     SatisfactionRating,
     Status,
@@ -94,3 +95,10 @@ class SatisfactionRatingAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "customer")
     raw_id_fields = ("ticket", "customer")
     show_full_result_count = False
+
+
+@admin.register(CatalogVersion)
+class CatalogVersionAdmin(ReadOnlyAdmin):
+    """Counted by database triggers (see ``regulars.tickets.versions``); shown, never edited."""
+
+    list_display = ("id", "value")

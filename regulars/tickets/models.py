@@ -131,6 +131,10 @@ class Ticket(TimeStampedModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
     )
     is_flagged = models.BooleanField(default=False, help_text="From a blocked customer.")
+    # Counted by the database (triggers in ``regulars.tickets.versions``) on every update of the
+    # row and every change of its tags or collaborators, whatever wrote it; NULL until the first.
+    # The API's JSON cache keys on it. What an ORM instance holds may be stale: never write it.
+    row_version = models.BigIntegerField(null=True, blank=True, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -259,6 +263,17 @@ class TicketEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("ticket history is append-only")
+
+
+class CatalogVersion(models.Model):
+    """One row, counted up by the database when a name that tickets' JSON shows changes (a
+    status's slug, a tag's name, a public id of a customer, organisation, team or agent), so the
+    API's JSON cache never serves an old name. Kept by triggers (``regulars.tickets.versions``)."""
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"catalog version {self.value}"
 
 
 class SatisfactionRating(models.Model):

@@ -308,8 +308,8 @@ def ticket_list_page(
             where.append('"tickets_ticket"."id" < %s')
             params.append(after[0])
         order_by = '"tickets_ticket"."id" DESC'
-    rows = _items(" AND ".join(where), params, order_by, limit + 1)
-    page = "[" + ",".join(row[2] for row in rows[:limit]) + "]"
+    rows = _keys(" AND ".join(where), params, order_by, limit + 1)
+    page = "[" + ",".join(_json_of([row[0] for row in rows[:limit]], {row[0]: row[2] for row in rows})) + "]"
     if len(rows) <= limit:
         return page, None
     last = rows[limit - 1]
@@ -331,18 +331,90 @@ def ticket_item(viewer: User | None, *, number: int | None = None, pk: int | Non
 
 def _items(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]:
     """``(id, updated_at as text, JSON object)`` of each ticket that matches."""
-    updated = '"tickets_ticket"."updated_at"'
+    sql = (
+        f'SELECT "tickets_ticket"."id", {_updated_text(connection.vendor)}, {_item_json(connection.vendor)} '  # noqa: S608 (fixed text; values are parameters)
+        f'FROM "tickets_ticket" WHERE {where} ORDER BY {order_by} LIMIT %s'
+    )
+    return fastsql.execute(sql, [*params, limit])
+
+
+# --- the JSON cache ------------------------------------------------------------------------------
+#
+# Building a ticket's JSON is most of a page's cost, and the same tickets (the newest, a team's
+# open ones) are listed again and again. Each process keeps the JSON it built with the version it
+# was built at: ``tickets_ticket.row_version``, which the database itself counts up on every
+# change of the row, its tags or its collaborators, and ``tickets_catalogversion``, counted up when
+# a name the JSON shows changes (``regulars.tickets.versions``). A page asks the database which
+# tickets it holds and at which version, every time, under the viewer's policy; only JSON that is
+# missing or older is built. Only what was read outside a transaction is kept, so JSON of a change
+# that is later rolled back is never served. ``created_at`` is in the key so a database replaced
+# under a running process cannot match.
+
+JSON_CACHE_SIZE = 10_000
+_json_cache: dict[int, tuple[str, str]] = {}
+
+
+def clear_json_cache() -> None:
+    _json_cache.clear()
+
+
+@functools.cache
+def _updated_text(vendor: str) -> str:
     # As text: SQLite's stored form, PostgreSQL's cast (no datetime converter on every row).
-    updated = (
+    updated = '"tickets_ticket"."updated_at"'
+    return (
         f"CAST(({updated} AT TIME ZONE 'UTC') AS TEXT)"
-        if connection.vendor == "postgresql"
+        if vendor == "postgresql"
         else f"CAST({updated} AS TEXT)"
     )
+
+
+@functools.cache
+def _version(vendor: str) -> str:
+    catalog = 'COALESCE((SELECT "value" FROM "tickets_catalogversion" WHERE "id" = 1), 0)'
+    row = 'COALESCE("tickets_ticket"."row_version", 0)'
+    if vendor == "postgresql":
+        return f"""CONCAT({row}, '.', {catalog}, '.', EXTRACT(EPOCH FROM "tickets_ticket"."created_at"))"""
+    return f"{row} || '.' || {catalog} || '.' || \"tickets_ticket\".\"created_at\""
+
+
+def _keys(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]:
+    """``(id, updated_at as text, version)`` of each ticket that matches."""
+    vendor = connection.vendor
     sql = (
-        f'SELECT "tickets_ticket"."id", {updated}, {_item_json(connection.vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
+        f'SELECT "tickets_ticket"."id", {_updated_text(vendor)}, {_version(vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
         f"WHERE {where} ORDER BY {order_by} LIMIT %s"
     )
     return fastsql.execute(sql, [*params, limit])
+
+
+def _json_of(ids: list[int], versions: dict[int, str]) -> list[str]:
+    """The JSON objects of tickets ``ids`` (in that order) whose current versions are
+    ``versions``: from the cache where it holds that version, the rest built by the database. A
+    ticket gone since (never, as tickets are not deleted) is left out."""
+    found: dict[int, str] = {}
+    missing: list[int] = []
+    for pk in ids:
+        hit = _json_cache.get(pk)
+        if hit is not None and hit[0] == versions[pk]:
+            found[pk] = hit[1]
+        else:
+            missing.append(pk)
+    if missing:
+        vendor = connection.vendor
+        keep = not connection.in_atomic_block
+        marks = ", ".join(["%s"] * len(missing))
+        sql = (
+            f'SELECT "tickets_ticket"."id", {_version(vendor)}, {_item_json(vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
+            f'WHERE "tickets_ticket"."id" IN ({marks})'
+        )
+        if keep and len(_json_cache) + len(missing) > JSON_CACHE_SIZE:
+            _json_cache.clear()
+        for pk, version, item in fastsql.execute(sql, missing):
+            found[pk] = item
+            if keep:
+                _json_cache[pk] = (version, item)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def _utc_naive(value: datetime) -> datetime:
