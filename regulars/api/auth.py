@@ -23,6 +23,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class BearerToken(HttpBearer):
     """``Authorization: Bearer rg_<prefix>_<secret>``. GET needs scope read, other methods write."""
 
+    def __call__(self, request: HttpRequest) -> User | None:
+        # HttpBearer's own, reading the one header from META: ``request.headers`` would copy
+        # every header on each call.
+        value = request.META.get("HTTP_AUTHORIZATION")
+        if not value:
+            return None
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self.authenticate(request, token)
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         api_token = authenticate_token(token.strip()) if token and "\x00" not in token else None
         if api_token is None:

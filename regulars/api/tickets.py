@@ -137,6 +137,9 @@ def _utc(value: dt.datetime, field: str) -> dt.datetime:
 # --- tickets ----------------------------------------------------------------------------------
 
 
+_CATEGORIES = frozenset(StatusCategory.values)  # .values builds a new list on every use
+
+
 @router.get("/tickets", response=responses({200: TicketPage}), summary="List tickets")
 def list_tickets(
     request: HttpRequest,
@@ -157,8 +160,8 @@ def list_tickets(
     Paged by cursor: pass ``next_cursor`` back until it is null.
     """
     filters = TicketListFilters(
-        status_category=status if status in StatusCategory.values else None,
-        status_slug=status if status is not None and status not in StatusCategory.values else None,
+        status_category=status if status in _CATEGORIES else None,
+        status_slug=status if status is not None and status not in _CATEGORIES else None,
         team=team,
         assignee=assignee,
         requester=requester,

@@ -309,7 +309,14 @@ def ticket_list_page(
             params.append(after[0])
         order_by = '"tickets_ticket"."id" DESC'
     rows = _keys(" AND ".join(where), params, order_by, limit + 1)
-    page = "[" + ",".join(_json_of([row[0] for row in rows[:limit]], {row[0]: row[2] for row in rows})) + "]"
+    shown = tuple(rows[:limit])
+    page = _page_cache.get(shown)  # the same tickets at the same versions: the same text
+    if page is None:
+        page = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2] for row in shown})) + "]"
+        if not connection.in_atomic_block:
+            if len(_page_cache) >= PAGE_CACHE_SIZE:
+                _page_cache.clear()
+            _page_cache[shown] = page
     if len(rows) <= limit:
         return page, None
     last = rows[limit - 1]
@@ -352,10 +359,14 @@ def _items(where: str, params: list[Any], order_by: str, limit: int) -> list[Any
 
 JSON_CACHE_SIZE = 10_000
 _json_cache: dict[int, tuple[str, str]] = {}
+# Whole pages, keyed by every (id, updated_at, version) row on them.
+PAGE_CACHE_SIZE = 256
+_page_cache: dict[tuple[Any, ...], str] = {}
 
 
 def clear_json_cache() -> None:
     _json_cache.clear()
+    _page_cache.clear()
 
 
 @functools.cache
