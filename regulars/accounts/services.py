@@ -128,7 +128,11 @@ def authenticate_token(raw: str) -> ApiToken | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     # Every API call starts here: read without the ORM's per-call query compilation (fastsql).
-    tokens = fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', [parts[1]])
+    # memo: the same token row (and its agent's) comes back on every call; any change to either
+    # row changes the key, so a revoked token or a deactivated agent is seen at once.
+    tokens = fastsql.select_related(
+        ApiToken, "user", '"accounts_apitoken"."prefix" = %s', [parts[1]], memo=True
+    )
     if not tokens or not hmac.compare_digest(tokens[0].secret_hash, _hash_secret(parts[2])):
         return None
     token = tokens[0]

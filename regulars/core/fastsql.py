@@ -15,9 +15,13 @@ own ``save()``: use it only for models whose ``save()`` adds nothing to an INSER
 
 from __future__ import annotations
 
+import copy
+import datetime
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, ForeignKey, Model, signals
@@ -256,11 +260,14 @@ def _select_sql(
     return found
 
 
-def select_related(model: type[M], related: str, where: str, params: Sequence[Any]) -> list[M]:
+def select_related(
+    model: type[M], related: str, where: str, params: Sequence[Any], *, memo: bool = False
+) -> list[M]:
     """:func:`select` with the object its foreign key ``related`` points to read in the same
     statement (an inner join: rows without one are left out) and set on each instance, like
     ``select_related(related)``. ``where`` names columns with their table
-    (``"accounts_apitoken"."prefix"``)."""
+    (``"accounts_apitoken"."prefix"``). ``memo``: see :func:`_instance` (for rows read again
+    and again, such as an API token and its agent)."""
     connection = connections[DEFAULT_DB_ALIAS]
     field = model._meta.get_field(related)
     assert isinstance(field, ForeignKey)
@@ -297,17 +304,53 @@ def select_related(model: type[M], related: str, where: str, params: Sequence[An
         cursor.close()
     found_rows: list[M] = []
     for row in rows:
-        obj = _instance(model, names, converters, row[:split])
-        setattr(obj, related, _instance(other, other_names, other_converters, row[split:]))
+        obj = _instance(model, names, converters, row[:split], memo)
+        setattr(obj, related, _instance(other, other_names, other_converters, row[split:], memo))
         found_rows.append(obj)
     return found_rows
 
 
-def _instance(model: type[M], names: list[str], converters: list[Any], values: Sequence[Any]) -> M:
-    """An instance of ``model`` from one row's column values, as the ORM builds it."""
+def _instance(
+    model: type[M], names: list[str], converters: list[Any], values: Sequence[Any], memo: bool = False
+) -> M:
+    """An instance of ``model`` from one row's column values, as the ORM builds it.
+
+    ``memo``: keep the converted values of this exact row (every column equal), so the same row
+    read again skips the converters (datetime parsing on SQLite, JSON). Each instance still gets
+    values of its own: mutable ones (JSON lists and dicts) are copied."""
+    if not memo:
+        return model.from_db(
+            DEFAULT_DB_ALIAS, names, [c(v) if c else v for c, v in zip(converters, values, strict=True)]
+        )
+    key = (model, *values)
+    try:
+        converted = _converted.get(key)
+    except TypeError:  # a value that cannot be a key (PostgreSQL's JSON arrives as a dict)
+        return _instance(model, names, converters, values)
+    if converted is None:
+        converted = [c(v) if c else v for c, v in zip(converters, values, strict=True)]
+        if len(_converted) >= CONVERTED_ROWS:
+            _converted.clear()
+        _converted[key] = converted
     return model.from_db(
-        DEFAULT_DB_ALIAS, names, [c(v) if c else v for c, v in zip(converters, values, strict=True)]
+        DEFAULT_DB_ALIAS, names, [v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in converted]
     )
+
+
+CONVERTED_ROWS = 1024
+_converted: dict[tuple[Any, ...], list[Any]] = {}
+_IMMUTABLE = (
+    str,
+    int,
+    float,
+    bytes,
+    type(None),
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    Decimal,
+    UUID,
+)
 
 
 _converters_cache: dict[tuple[str, type[Model]], list[Any]] = {}

@@ -312,7 +312,7 @@ def ticket_list_page(
     shown = tuple(rows[:limit])
     page = _page_cache.get(shown)  # the same tickets at the same versions: the same text
     if page is None:
-        page = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2] for row in shown})) + "]"
+        page = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2:] for row in shown})) + "]"
         if not connection.in_atomic_block:
             if len(_page_cache) >= PAGE_CACHE_SIZE:
                 _page_cache.clear()
@@ -333,14 +333,14 @@ def ticket_item(viewer: User | None, *, number: int | None = None, pk: int | Non
     if pk is not None:
         where, params = f'{where} AND "tickets_ticket"."id" = %s', [*params, pk]
     rows = _items(where, params, '"tickets_ticket"."id"', 1)
-    return rows[0][2] if rows else None
+    return rows[0][1] if rows else None
 
 
 def _items(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]:
-    """``(id, updated_at as text, JSON object)`` of each ticket that matches."""
+    """``(id, JSON object)`` of each ticket that matches."""
     sql = (
-        f'SELECT "tickets_ticket"."id", {_updated_text(connection.vendor)}, {_item_json(connection.vendor)} '  # noqa: S608 (fixed text; values are parameters)
-        f'FROM "tickets_ticket" WHERE {where} ORDER BY {order_by} LIMIT %s'
+        f'SELECT "tickets_ticket"."id", {_item_json(connection.vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
+        f"WHERE {where} ORDER BY {order_by} LIMIT %s"
     )
     return fastsql.execute(sql, [*params, limit])
 
@@ -358,7 +358,7 @@ def _items(where: str, params: list[Any], order_by: str, limit: int) -> list[Any
 # under a running process cannot match.
 
 JSON_CACHE_SIZE = 10_000
-_json_cache: dict[int, tuple[str, str]] = {}
+_json_cache: dict[int, tuple[tuple[Any, ...], str]] = {}
 # Whole pages, keyed by every (id, updated_at, version) row on them.
 PAGE_CACHE_SIZE = 256
 _page_cache: dict[tuple[Any, ...], str] = {}
@@ -369,28 +369,30 @@ def clear_json_cache() -> None:
     _page_cache.clear()
 
 
+# A ticket's version: its row_version, the catalog's, and its created_at (so that a database
+# replaced under a running process cannot match), as plain columns (composing one value in SQL
+# cost PostgreSQL more than the rest of the statement). Times come as text: psycopg turns each
+# timestamp into a datetime in Python, which for a page cost more than everything else.
 @functools.cache
-def _updated_text(vendor: str) -> str:
-    # As text: SQLite's stored form, PostgreSQL's cast (no datetime converter on every row).
-    updated = '"tickets_ticket"."updated_at"'
+def _version(vendor: str) -> str:
+    created = '"tickets_ticket"."created_at"'
+    if vendor == "postgresql":
+        created = f"CAST({created} AS TEXT)"
     return (
-        f"CAST(({updated} AT TIME ZONE 'UTC') AS TEXT)"
-        if vendor == "postgresql"
-        else f"CAST({updated} AS TEXT)"
+        'COALESCE("tickets_ticket"."row_version", 0), '  # noqa: S608 (fixed text)
+        f'(SELECT "value" FROM "tickets_catalogversion" WHERE "id" = 1), {created}'
     )
 
 
 @functools.cache
-def _version(vendor: str) -> str:
-    catalog = 'COALESCE((SELECT "value" FROM "tickets_catalogversion" WHERE "id" = 1), 0)'
-    row = 'COALESCE("tickets_ticket"."row_version", 0)'
-    if vendor == "postgresql":
-        return f"""CONCAT({row}, '.', {catalog}, '.', EXTRACT(EPOCH FROM "tickets_ticket"."created_at"))"""
-    return f"{row} || '.' || {catalog} || '.' || \"tickets_ticket\".\"created_at\""
+def _updated_text(vendor: str) -> str:
+    updated = '"tickets_ticket"."updated_at"'
+    return f"CAST(({updated} AT TIME ZONE 'UTC') AS TEXT)" if vendor == "postgresql" else updated
 
 
 def _keys(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]:
-    """``(id, updated_at as text, version)`` of each ticket that matches."""
+    """``(id, updated_at as text, row version, catalog version, created_at as text)`` of each
+    ticket that matches; the last three are its version."""
     vendor = connection.vendor
     sql = (
         f'SELECT "tickets_ticket"."id", {_updated_text(vendor)}, {_version(vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
@@ -399,7 +401,7 @@ def _keys(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]
     return fastsql.execute(sql, [*params, limit])
 
 
-def _json_of(ids: list[int], versions: dict[int, str]) -> list[str]:
+def _json_of(ids: list[int], versions: dict[int, tuple[Any, ...]]) -> list[str]:
     """The JSON objects of tickets ``ids`` (in that order) whose current versions are
     ``versions``: from the cache where it holds that version, the rest built by the database. A
     ticket gone since (never, as tickets are not deleted) is left out."""
@@ -412,19 +414,18 @@ def _json_of(ids: list[int], versions: dict[int, str]) -> list[str]:
         else:
             missing.append(pk)
     if missing:
-        vendor = connection.vendor
         keep = not connection.in_atomic_block
         marks = ", ".join(["%s"] * len(missing))
         sql = (
-            f'SELECT "tickets_ticket"."id", {_version(vendor)}, {_item_json(vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
+            f'SELECT "tickets_ticket"."id", {_version(connection.vendor)}, {_item_json(connection.vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
             f'WHERE "tickets_ticket"."id" IN ({marks})'
         )
         if keep and len(_json_cache) + len(missing) > JSON_CACHE_SIZE:
             _json_cache.clear()
-        for pk, version, item in fastsql.execute(sql, missing):
+        for pk, row_version, catalog, created, item in fastsql.execute(sql, missing):
             found[pk] = item
             if keep:
-                _json_cache[pk] = (version, item)
+                _json_cache[pk] = ((row_version, catalog, created), item)
     return [found[pk] for pk in ids if pk in found]
 
 
