@@ -313,7 +313,7 @@ def ticket_list_page(
     page = _page_cache.get(shown)  # the same tickets at the same versions: the same text
     if page is None:
         page = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2:] for row in shown})) + "]"
-        if not connection.in_atomic_block:
+        if _may_keep():
             if len(_page_cache) >= PAGE_CACHE_SIZE:
                 _page_cache.clear()
             _page_cache[shown] = page
@@ -362,6 +362,11 @@ _json_cache: dict[int, tuple[tuple[Any, ...], str]] = {}
 # Whole pages, keyed by every (id, updated_at, version) row on them.
 PAGE_CACHE_SIZE = 256
 _page_cache: dict[tuple[Any, ...], str] = {}
+
+
+def _may_keep() -> bool:
+    # Outside a transaction, and only where the triggers that count versions exist.
+    return not connection.in_atomic_block and connection.vendor in ("sqlite", "postgresql")
 
 
 def clear_json_cache() -> None:
@@ -414,7 +419,7 @@ def _json_of(ids: list[int], versions: dict[int, tuple[Any, ...]]) -> list[str]:
         else:
             missing.append(pk)
     if missing:
-        keep = not connection.in_atomic_block
+        keep = _may_keep()
         marks = ", ".join(["%s"] * len(missing))
         sql = (
             f'SELECT "tickets_ticket"."id", {_version(connection.vendor)}, {_item_json(connection.vendor)} FROM "tickets_ticket" '  # noqa: S608 (fixed text; values are parameters)
