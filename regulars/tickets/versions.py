@@ -72,10 +72,16 @@ def _postgres() -> list[str]:
         # BEFORE UPDATE: the new row carries the next version; no second write.
         'CREATE OR REPLACE FUNCTION "tickets_rv_bump"() RETURNS trigger LANGUAGE plpgsql AS $$ '
         'BEGIN NEW."row_version" := COALESCE(OLD."row_version", 0) + 1; RETURN NEW; END $$',
+        # A ticket row this transaction wrote itself (inserted, or updated, so its version has
+        # already moved past every committed one) needs no second write: ``xmin`` is the
+        # transaction that wrote the row. Opening a ticket with tags then costs no dead row per
+        # tag. Rows written inside a savepoint carry the subtransaction's id and get the write.
         'CREATE OR REPLACE FUNCTION "tickets_rv_link"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN '
         "IF TG_OP = 'DELETE' THEN "
-        'UPDATE "tickets_ticket" SET "row_version" = "row_version" WHERE "id" = OLD."ticket_id"; '
-        'ELSE UPDATE "tickets_ticket" SET "row_version" = "row_version" WHERE "id" = NEW."ticket_id"; '
+        'UPDATE "tickets_ticket" SET "row_version" = "row_version" WHERE "id" = OLD."ticket_id" '
+        "AND xmin <> pg_current_xact_id()::xid; "
+        'ELSE UPDATE "tickets_ticket" SET "row_version" = "row_version" WHERE "id" = NEW."ticket_id" '
+        "AND xmin <> pg_current_xact_id()::xid; "
         "END IF; RETURN NULL; END $$",
         'CREATE OR REPLACE FUNCTION "tickets_rv_catalog"() RETURNS trigger LANGUAGE plpgsql AS $$ '
         f"BEGIN {_BUMP_CATALOG} RETURN NULL; END $$",
@@ -138,14 +144,34 @@ def installed(connection: Any) -> set[str]:
     return present & set(trigger_names())
 
 
+def current(connection: Any) -> bool:
+    """Whether every trigger is there as this code writes it (SQLite keeps each trigger's
+    text; PostgreSQL each function's body)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            present = {name: sql for name, sql in cursor.fetchall() if name in set(trigger_names())}
+            expected = {statement.split('"')[1]: statement for statement in _sqlite()}
+            return present == expected
+        cursor.execute("SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'tickets_rv_%%'")
+        bodies = dict(cursor.fetchall())
+    expected_bodies = {
+        statement.split('"')[1]: statement.split("$$")[1]
+        for statement in _postgres()
+        if statement.startswith("CREATE OR REPLACE FUNCTION")
+    }
+    return bodies == expected_bodies and installed(connection) == set(trigger_names())
+
+
 def ensure(connection: Any) -> None:
-    """Install the triggers when any is missing (after a migration rebuilt a table); nothing
-    before this app's migration that adds the version columns has run."""
+    """(Re)install the triggers when any is missing or differs from this code's (after a
+    migration rebuilt a table, or a release changed them); nothing before this app's migration
+    that adds the version columns has run."""
     if connection.vendor not in ("sqlite", "postgresql"):
         return
     if "tickets_catalogversion" not in connection.introspection.table_names():
         return
-    if installed(connection) != set(trigger_names()):
+    if not current(connection):
         install(connection)
 
 
