@@ -63,7 +63,7 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, Any]:
     if scheme in {"postgres", "postgresql", "pgsql"}:
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "regulars.core.db.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "regulars",
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
