@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Field, ForeignKey, Model, signals
+from django.db.models import Field, ForeignKey, Model, fields, signals
 
 M = TypeVar("M", bound=Model)
 
-_inserts: dict[tuple[str, type[Model], bool, bool], tuple[str, list[Field[Any, Any]]]] = {}
+_inserts: dict[tuple[str, type[Model], bool, bool], tuple[str, list[Field[Any, Any]], Plan]] = {}
 _selects: dict[tuple[Any, ...], tuple[str, list[str]]] = {}
 _qmark: dict[str, str] = {}
 
@@ -70,9 +70,76 @@ def _execute(connection: Any, sql: str, params: Sequence[Any]) -> Any:
     return cursor
 
 
+# --- field values as the database takes them ---------------------------------------------------
+#
+# ``get_db_prep_save(pre_save(obj))`` costs a few microseconds a field through Django's layers of
+# calls; a ticket's rows have about a hundred fields. For the field classes below, with a value of
+# the plain Python type, those layers hand the value back unchanged (integers: ``int(value)``;
+# text: ``to_python`` keeps any ``str``; booleans likewise; foreign keys: their target field's
+# rule), so the value is taken as it is. Any other field class, value type, or a field with its
+# own ``pre_save`` (``auto_now``, files) goes through Django's calls as before.
+
+_INTEGERS = (
+    fields.AutoField, fields.BigAutoField, fields.SmallAutoField, fields.IntegerField,
+    fields.BigIntegerField, fields.SmallIntegerField, fields.PositiveIntegerField,
+    fields.PositiveBigIntegerField, fields.PositiveSmallIntegerField,
+)  # fmt: skip
+_TEXTS = (fields.CharField, fields.TextField, fields.EmailField, fields.SlugField)
+
+Plan = list[tuple[str, Any, Any, Field[Any, Any]]]
+
+
+def _plain_int(value: Any) -> bool:
+    return type(value) is int or value is None  # not bool or an IntegerChoices member: int() them
+
+
+def _plain_text(value: Any) -> bool:
+    return isinstance(value, str) or value is None
+
+
+def _plain_bool(value: Any) -> bool:
+    return type(value) is bool or value is None
+
+
+def _plan(connection: Any, model_fields: Sequence[Field[Any, Any]]) -> Plan:
+    """For each field: its attribute, the test a value passes to be taken as it is (or None),
+    what the backend does to such a value (PostgreSQL types integers), and the field."""
+    plan: Plan = []
+    ints = (
+        getattr(connection.ops, "integerfield_type_map", None) if connection.vendor == "postgresql" else None
+    )
+    for f in model_fields:
+        rule = f.target_field if isinstance(f, ForeignKey) else f
+        plain = type(f).pre_save is Field.pre_save and type(rule).get_db_prep_save is Field.get_db_prep_save
+        test: Any = None
+        adapt: Any = None
+        if plain and type(rule) in _INTEGERS:
+            test = _plain_int
+            adapt = ints.get(rule.get_internal_type()) if ints is not None else None  # auto keys: none
+        elif plain and type(rule) in _TEXTS:
+            test = _plain_text
+        elif plain and type(rule) is fields.BooleanField:
+            test = _plain_bool
+        plan.append((f.attname, test, adapt, f))
+    return plan
+
+
+def _values(obj: Model, plan: Plan, connection: Any, add: bool) -> list[Any]:
+    values = []
+    state = obj.__dict__
+    for attname, test, adapt, f in plan:
+        if test is not None and attname in state:
+            value = state[attname]
+            if test(value):
+                values.append(value if adapt is None or value is None else adapt(value))
+                continue
+        values.append(f.get_db_prep_save(f.pre_save(obj, add), connection))
+    return values
+
+
 def _insert_sql(
     connection: Any, model: type[Model], with_pk: bool, returning: bool
-) -> tuple[str, list[Field[Any, Any]]]:
+) -> tuple[str, list[Field[Any, Any]], Plan]:
     key = (connection.vendor, model, with_pk, returning)
     found = _inserts.get(key)
     if found is None:
@@ -87,7 +154,7 @@ def _insert_sql(
         )
         if returning:
             sql += f" RETURNING {quote(pk.column)}"
-        found = _inserts[key] = (sql, fields)
+        found = _inserts[key] = (sql, fields, _plan(connection, fields))
     return found
 
 
@@ -103,8 +170,8 @@ def insert(obj: M, *, need_pk: bool = True) -> M:
         signals.pre_save.send(sender=model, instance=obj, raw=False, using=alias, update_fields=None)
     with_pk = obj.pk is not None
     returning = need_pk and not with_pk
-    sql, fields = _insert_sql(connection, model, with_pk, returning)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    sql, _fields, plan = _insert_sql(connection, model, with_pk, returning)
+    values = _values(obj, plan, connection, True)
     cursor = _execute(connection, sql, values)
     try:
         if returning:
@@ -138,12 +205,12 @@ def insert_if_absent(obj: M, conflict: Sequence[str]) -> bool:
         quote = connection.ops.quote_name
         pk = model._meta.pk
         assert pk is not None
-        sql, fields = _insert_sql(connection, model, with_pk, False)
+        sql, _fields, plan = _insert_sql(connection, model, with_pk, False)
         columns = ", ".join(quote(_column(_field(model, name))) for name in conflict)
         sql += f" ON CONFLICT ({columns}) DO NOTHING RETURNING {quote(_column(pk))}"
-        found = _conflict_inserts[key] = (sql, fields)
-    sql, fields = found
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        found = _conflict_inserts[key] = (sql, plan)
+    sql, plan = found
+    values = _values(obj, plan, connection, True)
     cursor = _execute(connection, sql, values)
     try:
         row = cursor.fetchone()
@@ -161,10 +228,8 @@ def insert_if_absent(obj: M, conflict: Sequence[str]) -> bool:
     return True
 
 
-_conflict_inserts: dict[
-    tuple[str, type[Model], bool, tuple[str, ...]], tuple[str, list[Field[Any, Any]]]
-] = {}
-_updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, list[Field[Any, Any]]]] = {}
+_conflict_inserts: dict[tuple[str, type[Model], bool, tuple[str, ...]], tuple[str, Plan]] = {}
+_updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, Plan]] = {}
 
 
 def _field(model: type[Model], name: str) -> Field[Any, Any]:
@@ -204,9 +269,9 @@ def update(obj: Model, *field_names: str) -> None:
             ", ".join(f"{quote(_column(f))} = %s" for f in fields),
             quote(_column(pk)),
         )
-        found = _updates[key] = (sql, fields)
-    sql, fields = found
-    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+        found = _updates[key] = (sql, _plan(connection, fields))
+    sql, plan = found
+    values = _values(obj, plan, connection, False)
     _execute(connection, sql, [*values, obj.pk]).close()
     if signals.post_save.has_listeners(model):
         signals.post_save.send(
