@@ -35,10 +35,18 @@ def _fresh_ticket_json_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _seed_data_for_live_servers(request: pytest.FixtureRequest) -> None:
-    """Put back the rows migrations seed (the default statuses) for live-server tests: their
-    transactional database is flushed after each test, which takes those rows with it."""
-    if "live_server" not in request.fixturenames:
+def _seed_data_for_transactional_tests(request: pytest.FixtureRequest) -> None:
+    """Put back the rows migrations seed (the default statuses) for tests on a transactional
+    database (live servers, real mail servers): it is flushed after each test, which takes those
+    rows with it. (``serialized_rollback`` would restore them too, but on PostgreSQL it collides
+    with the content types the previous test's flush re-created under new ids.)"""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "live_server" in request.fixturenames
+        or "transactional_db" in request.fixturenames
+        or (marker is not None and bool(marker.kwargs.get("transaction")))
+    )
+    if not transactional:
         return
     request.getfixturevalue("transactional_db")
     from importlib import import_module

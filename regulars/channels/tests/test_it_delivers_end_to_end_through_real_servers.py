@@ -18,7 +18,7 @@ from regulars.channels.email.smtpd import LedgerController, start_server, stop_s
 from regulars.channels.services import ensure_inbox
 from regulars.tickets.models import Ticket
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 DEMO = "support@demo.regulars.test"
 
 

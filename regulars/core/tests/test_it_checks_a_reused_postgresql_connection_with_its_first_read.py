@@ -43,7 +43,10 @@ def cut(pid: int) -> None:
 @pytest.fixture
 def checks(transactional_db: None) -> Iterator[mock.MagicMock]:
     """Counts the explicit health checks (``SELECT 1``) the backend sends."""
-    assert connection.health_check_enabled or connection.settings_dict["CONN_HEALTH_CHECKS"]
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    # A new connection: one older than CONN_MAX_AGE would be closed when the next request starts.
+    connection.close()
+    connection.ensure_connection()
     with mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as spy:
         yield spy
 

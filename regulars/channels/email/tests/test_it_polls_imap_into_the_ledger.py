@@ -34,7 +34,7 @@ from regulars.channels.services import ensure_inbox
 from regulars.core.scheduling import registered_jobs
 from regulars.tickets.models import Message, Ticket
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "s3cret-imap"
 

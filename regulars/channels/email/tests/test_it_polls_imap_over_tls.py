@@ -23,7 +23,7 @@ from regulars.channels.email.tests.test_it_polls_imap_into_the_ledger import (
 )
 from regulars.tickets.models import Ticket
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def make_certificate(folder: Path) -> tuple[Path, Path]:

@@ -129,7 +129,7 @@ def test_the_acknowledgement_is_queued_for_delivery_with_the_ticket(cast: Any, i
     assert sorted(t.args_kwargs["kwargs"]["outbound_id"] for t in tasks) == sorted(a.pk for a in acks)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_smtp_server_processes_a_burst_and_threads_replies_within_it(cast: Any) -> None:
     ensure_inbox("Demo support", ["support@demo.regulars.test"], "Demo")
     port = free_port()
