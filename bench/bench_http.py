@@ -121,6 +121,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="API and trivial view, alternating")
+    parser.add_argument(
+        "--shared-socket", action="store_true",
+        help="one listening socket for all workers (before 2026-12-03; `regulars serve` uses --reuse-port)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -140,7 +144,7 @@ def main() -> None:
         [sys.executable, "-m", "gunicorn", "bench.trivial_wsgi:application", "--chdir", str(ROOT),
          "-b", f"127.0.0.1:{PORT}", "-w", str(args.workers), "--worker-class", "gthread",
          "--threads", str(args.server_threads),
-         "--log-level", "warning"],
+         "--log-level", "warning", *([] if args.shared_socket else ["--reuse-port"])],
         env=db_env(args.db), stdout=log, stderr=log,
     )  # fmt: skip
     try:

@@ -34,6 +34,7 @@ def test_it_builds_a_gunicorn_command_line_for_our_wsgi_app() -> None:
     assert argv[argv.index("--workers") + 1] == "3"
     assert argv[argv.index("--worker-class") + 1] == "gthread"
     assert "--access-logfile" not in argv
+    assert "--reuse-port" in argv  # Linux: the kernel spreads connections over the workers
 
 
 def test_it_logs_requests_only_when_asked() -> None:
