@@ -298,6 +298,18 @@ def select(
     return rows
 
 
+_TIMES = frozenset({"DateTimeField", "DateField", "TimeField"})
+
+
+def _selected(connection: Any, column: str, field: Field[Any, Any]) -> str:
+    """``column`` as a SELECT reads it. On SQLite a time column comes back as its stored text: a
+    bare column of a declared ``datetime`` type would go through sqlite3's converter first, then
+    Django's; Django's alone (in ``_converters``) parses the text to the same value."""
+    if connection.vendor == "sqlite" and field.get_internal_type() in _TIMES:
+        return f"CAST({column} AS TEXT)"
+    return column
+
+
 def _select_sql(
     connection: Any,
     model: type[Model],
@@ -312,7 +324,7 @@ def _select_sql(
         quote = connection.ops.quote_name
         fields = list(model._meta.concrete_fields)
         sql = "SELECT {} FROM {} WHERE {}{}".format(  # noqa: S608 (names from the model, the caller's fixed condition)
-            ", ".join(quote(f.column) for f in fields),
+            ", ".join(_selected(connection, quote(_column(f)), f) for f in fields),
             quote(model._meta.db_table),
             where,
             f" ORDER BY {order_by}" if order_by else "",
@@ -342,8 +354,13 @@ def select_related(
     if found is None:
         quote = connection.ops.quote_name
         table, other_table = quote(model._meta.db_table), quote(other._meta.db_table)
-        columns = [f"{table}.{quote(_column(f))}" for f in model._meta.concrete_fields]
-        columns += [f"{other_table}.{quote(_column(f))}" for f in other._meta.concrete_fields]
+        columns = [
+            _selected(connection, f"{table}.{quote(_column(f))}", f) for f in model._meta.concrete_fields
+        ]
+        columns += [
+            _selected(connection, f"{other_table}.{quote(_column(f))}", f)
+            for f in other._meta.concrete_fields
+        ]
         pk = other._meta.pk
         assert pk is not None
         sql = "SELECT {} FROM {} JOIN {} ON {}.{} = {}.{} WHERE {}".format(  # noqa: S608 (names from the models, the caller's fixed condition)

@@ -380,9 +380,9 @@ def clear_json_cache() -> None:
 # timestamp into a datetime in Python, which for a page cost more than everything else.
 @functools.cache
 def _version(vendor: str) -> str:
-    created = '"tickets_ticket"."created_at"'
-    if vendor == "postgresql":
-        created = f"CAST({created} AS TEXT)"
+    # As text on both databases: on SQLite an expression has no declared type, so sqlite3 does
+    # not run Django's datetime converter on it (two per ticket were a tenth of a page's time).
+    created = 'CAST("tickets_ticket"."created_at" AS TEXT)'
     return (
         'COALESCE("tickets_ticket"."row_version", 0), '  # noqa: S608 (fixed text)
         f'(SELECT "value" FROM "tickets_catalogversion" WHERE "id" = 1), {created}'
@@ -392,7 +392,11 @@ def _version(vendor: str) -> str:
 @functools.cache
 def _updated_text(vendor: str) -> str:
     updated = '"tickets_ticket"."updated_at"'
-    return f"CAST(({updated} AT TIME ZONE 'UTC') AS TEXT)" if vendor == "postgresql" else updated
+    return (
+        f"CAST(({updated} AT TIME ZONE 'UTC') AS TEXT)"
+        if vendor == "postgresql"
+        else f"CAST({updated} AS TEXT)"
+    )
 
 
 def _keys(where: str, params: list[Any], order_by: str, limit: int) -> list[Any]:
