@@ -25,6 +25,9 @@ from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, ForeignKey, Model, fields, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 
 M = TypeVar("M", bound=Model)
 
@@ -401,9 +404,7 @@ def _instance(
     read again skips the converters (datetime parsing on SQLite, JSON). Each instance still gets
     values of its own: mutable ones (JSON lists and dicts) are copied."""
     if not memo:
-        return model.from_db(
-            DEFAULT_DB_ALIAS, names, [c(v) if c else v for c, v in zip(converters, values, strict=True)]
-        )
+        return _from_db(model, names, [c(v) if c else v for c, v in zip(converters, values, strict=True)])
     key = (model, *values)
     try:
         converted = _converted.get(key)
@@ -414,9 +415,37 @@ def _instance(
         if len(_converted) >= CONVERTED_ROWS:
             _converted.clear()
         _converted[key] = converted
-    return model.from_db(
-        DEFAULT_DB_ALIAS, names, [v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in converted]
-    )
+    return _from_db(model, names, [v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in converted])
+
+
+_plain_models: dict[type[Model], bool] = {}
+
+
+def _from_db(model: type[M], names: list[str], values: list[Any]) -> M:
+    """``model.from_db(...)`` for a row with every concrete field: what ``Model.__init__`` ends
+    with for such a row (each value stored under its field's attribute, a fresh ``_state`` marked
+    as loaded from the database), without its per-field loop. Models with their own ``__init__``
+    or ``from_db``, init signal receivers, or an attribute that is not a field's own descriptor
+    take ``from_db`` itself."""
+    plain = _plain_models.get(model)
+    if plain is None:
+        plain = _plain_models[model] = (
+            model.__init__ is Model.__init__
+            and model.from_db.__func__ is Model.from_db.__func__  # type: ignore[attr-defined]
+            and all(
+                isinstance(getattr(model, f.attname, None), (DeferredAttribute, ForeignKeyDeferredAttribute))
+                for f in model._meta.concrete_fields
+            )
+        )
+    if not plain or signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return model.from_db(DEFAULT_DB_ALIAS, names, values)
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding = False
+    state.db = DEFAULT_DB_ALIAS
+    obj._state = state
+    obj.__dict__.update(zip(names, values, strict=True))
+    return obj
 
 
 CONVERTED_ROWS = 1024

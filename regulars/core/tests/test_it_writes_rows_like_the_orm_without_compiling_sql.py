@@ -54,6 +54,30 @@ def test_a_select_builds_the_same_instances_as_the_orm() -> None:
     slow = AuditLog.objects.get(object_id="9")
     assert model_to_dict(fast) == model_to_dict(slow)
     assert fast.created_at == slow.created_at and fast.data == {"k": 1}
+    assert (fast._state.adding, fast._state.db) == (False, "default")  # loaded, as from_db marks it
+    tag = fastsql.insert(Tag(name="before"))
+    (loaded,) = fastsql.select(Tag, '"id" = %s', [tag.pk])
+    loaded.name = "after"
+    loaded.save()  # an UPDATE of the row it came from, not a second row
+    assert list(Tag.objects.values_list("name", flat=True)) == ["after"]
+
+
+@pytest.mark.django_db
+def test_a_read_with_its_related_row_behaves_like_the_orm_s() -> None:
+    user = User.objects.create_user(email="kim@regulars.test", password="kim-password-1", name="Kim")
+    made = ApiToken.objects.create(user=user, name="probe", prefix="p1", secret_hash="h", scopes=["read"])
+    (fast,) = fastsql.select_related(ApiToken, "user", '"accounts_apitoken"."prefix" = %s', ["p1"], memo=True)
+    slow = ApiToken.objects.select_related("user").get(pk=made.pk)
+    assert model_to_dict(fast) == model_to_dict(slow) and model_to_dict(fast.user) == model_to_dict(slow.user)
+    assert fast.user_id == user.pk and fast.user.email == "kim@regulars.test"
+    with CaptureQueriesContext(connection) as queries:
+        assert fast.user.pk == user.pk  # set with the row: no query
+    assert not queries.captured_queries
+    fast.scopes.append("write")  # each read gets its own copy of mutable values
+    (again,) = fastsql.select_related(
+        ApiToken, "user", '"accounts_apitoken"."prefix" = %s', ["p1"], memo=True
+    )
+    assert again.scopes == ["read"]
 
 
 @pytest.mark.django_db(transaction=True)
