@@ -415,7 +415,15 @@ def _instance(
         if len(_converted) >= CONVERTED_ROWS:
             _converted.clear()
         _converted[key] = converted
-    return _from_db(model, names, [v if isinstance(v, _IMMUTABLE) else copy.deepcopy(v) for v in converted])
+    return _from_db(model, names, [v if isinstance(v, _IMMUTABLE) else _copy(v) for v in converted])
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a converted value for one instance: a list of plain values (a token's scopes)
+    by slicing, anything else in depth."""
+    if type(value) is list and all(isinstance(item, _IMMUTABLE) for item in value):
+        return value[:]
+    return copy.deepcopy(value)
 
 
 _plain_models: dict[type[Model], bool] = {}
