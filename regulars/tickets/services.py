@@ -404,6 +404,12 @@ def _open(
 # --- messages ------------------------------------------------------------------------------
 
 
+def _stored_times(*values: Any) -> list[Any]:
+    """Times for a raw statement, as Django stores them. SQLite's own adapter would write an aware
+    time as text with "+00:00", which the JSON built in SQL and text comparisons do not expect."""
+    return [connection.ops.adapt_datetimefield_value(value) for value in values]
+
+
 @transaction.atomic
 def post_message(
     ticket: Ticket,
@@ -490,7 +496,7 @@ def _post(
     if new_category is None:
         fastsql.run(
             'UPDATE "tickets_ticket" SET "last_message_at" = %s, "updated_at" = %s WHERE "id" = %s',
-            [ticket.last_message_at, ticket.updated_at, ticket.pk],
+            [*_stored_times(ticket.last_message_at, ticket.updated_at), ticket.pk],
         )
     else:
         old_status = fastsql.select(Status, '"id" = %s', [ticket.status_id])[0]
@@ -500,7 +506,12 @@ def _post(
         fastsql.run(
             'UPDATE "tickets_ticket" SET "last_message_at" = %s, "updated_at" = %s, "status_id" = %s, '
             '"status_category" = %s, "solved_at" = NULL WHERE "id" = %s',
-            [ticket.last_message_at, ticket.updated_at, ticket.status_id, new_category, ticket.pk],
+            [
+                *_stored_times(ticket.last_message_at, ticket.updated_at),
+                ticket.status_id,
+                new_category,
+                ticket.pk,
+            ],
         )
         _history(ticket, author, "status_changed", "status", old_status.slug, ticket.status.slug)
     _history(ticket, author, "message_added", kind, None, message.public_id)

@@ -24,7 +24,7 @@ from regulars.tickets.selectors import (
     visible_tickets,
     visible_tickets_where,
 )
-from regulars.tickets.services import open_ticket, update_ticket
+from regulars.tickets.services import open_ticket, post_message, update_ticket
 
 
 @pytest.fixture
@@ -163,3 +163,33 @@ def test_tags_come_sorted_by_code_point_as_python_sorts_them(cast: Cast, tickets
     update_ticket(tickets[3], actor=cast.alice, tags=names)
     item = json.loads(ticket_item(cast.alice, number=tickets[3].number) or "null")
     assert item["tags"] == sorted(Ticket.objects.get(pk=tickets[3].pk).tags.values_list("name", flat=True))
+
+
+@pytest.mark.parametrize("microsecond", [0, 250000])
+def test_a_reply_stores_its_times_as_every_other_write_does(
+    cast: Cast, tickets: list[Ticket], microsecond: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A message's times go to the ticket by a raw UPDATE. SQLite's own adapter would store an
+    # aware time as "... 10:20:30+00:00", and the JSON built in SQL then ended "10:20:30+00:Z".
+    when = dt.datetime(2026, 5, 6, 10, 20, 30, microsecond, tzinfo=dt.UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: when)
+    ticket = tickets[0]
+    post_message(ticket, author=cast.alice, body="On it.", public=True)
+    post_message(tickets[1], author=None, body="Any news?", public=True, as_customer=cast.erin)
+
+    encoder = DjangoJSONEncoder()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT "number", CAST("updated_at" AS TEXT), CAST("last_message_at" AS TEXT) '
+            'FROM "tickets_ticket" WHERE "id" IN (%s, %s)',
+            [ticket.pk, tickets[1].pk],
+        )
+        stored = cursor.fetchall()
+    items, _ = page(cast.alice, TicketListFilters(), limit=10)
+    by_number = {item["number"]: item for item in items}
+    for number, updated_at, last_message_at in stored:
+        if connection.vendor == "sqlite":  # naive UTC text, as Django writes every other time
+            assert "+" not in updated_at and "+" not in last_message_at
+        assert by_number[number]["updated_at"] == encoder.default(when)
+        assert by_number[number]["last_message_at"] == encoder.default(when)
+    assert Ticket.objects.get(pk=ticket.pk).updated_at == when
