@@ -346,8 +346,9 @@ def select_related(
     """:func:`select` with the object its foreign key ``related`` points to read in the same
     statement (an inner join: rows without one are left out) and set on each instance, like
     ``select_related(related)``. ``where`` names columns with their table
-    (``"accounts_apitoken"."prefix"``). ``memo``: see :func:`_instance` (for rows read again
-    and again, such as an API token and its agent)."""
+    (``"accounts_apitoken"."prefix"``). ``memo``, for rows read again and again such as an API
+    token and its agent: the rows are kept while the database is unchanged (:func:`unchanged_memo`)
+    and their converted values while the row is (:func:`_instance`)."""
     connection = connections[DEFAULT_DB_ALIAS]
     field = model._meta.get_field(related)
     assert isinstance(field, ForeignKey)
@@ -379,14 +380,20 @@ def select_related(
         found = _selects[key] = (sql, [])
     sql = found[0]
     names = [f.attname for f in model._meta.concrete_fields]
+    # The rows themselves (plain values) while nothing has been committed since they were read.
+    reuse = unchanged_memo() if memo else None
+    rows = reuse.get((sql, *params)) if reuse is not None else None
+    if rows is None:
+        cursor = _execute(connection, sql, list(params))
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if reuse is not None:
+            reuse[(sql, *params)] = rows
     other_names = [f.attname for f in other._meta.concrete_fields]
     converters, other_converters = _converters(connection, model), _converters(connection, other)
     split = len(names)
-    cursor = _execute(connection, sql, list(params))
-    try:
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
     found_rows: list[M] = []
     for row in rows:
         obj = _instance(model, names, converters, row[:split], memo)
@@ -500,6 +507,46 @@ def _chain(connection: Any, fns: list[Any], field: Field[Any, Any]) -> Any:
         return value
 
     return convert
+
+
+# --- answers kept while the database is unchanged (SQLite) ---------------------------------------
+#
+# An API client polling the same list reads the same rows again and again. On SQLite the
+# connection can tell whether anything at all was committed since it last looked:
+# ``PRAGMA data_version`` changes when any other connection (thread, process) commits, and the
+# connection's ``total_changes`` counts its own writes. When both are what they were, every table
+# reads as it did, so whatever was computed from it is still the answer.
+
+UNCHANGED_MEMO_SIZE = 256
+
+
+def unchanged_memo() -> dict[Any, Any] | None:
+    """A dict for answers read on this thread's connection, emptied as soon as anything has been
+    committed to the database (by anyone) since it was last handed out; ``None`` where that cannot
+    be told: not SQLite, or inside a transaction (whose own view of the data is its own).
+
+    Take the memo before reading what is kept in it: an answer stored under a mark taken first
+    is dropped at the next change, whenever during the read that change came."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return None
+    version = execute("PRAGMA data_version")[0][0]  # opens and checks the connection as any read
+    raw = connection.connection
+    changes = raw.total_changes
+    held = getattr(connection, "_unchanged_memo", None)
+    if held is not None and held[0] is raw and held[1] == version and held[2] == changes:
+        memo: dict[Any, Any] = held[3]
+        if len(memo) >= UNCHANGED_MEMO_SIZE:
+            memo.clear()
+        return memo
+    memo = {}
+    connection._unchanged_memo = (raw, version, changes, memo)  # type: ignore[attr-defined]
+    return memo
+
+
+def forget_unchanged() -> None:
+    """Drop this thread's memo (tests that need the reads underneath it)."""
+    connections[DEFAULT_DB_ALIAS].__dict__.pop("_unchanged_memo", None)
 
 
 def run(sql: str, params: Sequence[Any] = ()) -> None:

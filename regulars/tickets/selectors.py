@@ -255,9 +255,9 @@ def ticket_list_page(
     order: str = "-created",
     after: tuple[Any, ...] | None = None,
     limit: int = 50,
-) -> tuple[str, tuple[Any, ...] | None]:
-    """One page of the tickets ``viewer`` may see, as the text of a JSON array of the API's
-    ticket objects, and the key of its last row when another page follows. ``order``:
+) -> tuple[bytes, tuple[Any, ...] | None]:
+    """One page of the tickets ``viewer`` may see, as a JSON array of the API's ticket objects
+    (UTF-8), and the key of its last row when another page follows. ``order``:
     ``-created`` (newest first; ``after`` is ``(id,)``) or ``updated`` (oldest change first;
     ``after`` is ``(updated_at, id)``)."""
     ops = connection.ops
@@ -308,19 +308,30 @@ def ticket_list_page(
             where.append('"tickets_ticket"."id" < %s')
             params.append(after[0])
         order_by = '"tickets_ticket"."id" DESC'
-    rows = _keys(" AND ".join(where), params, order_by, limit + 1)
+    condition = " AND ".join(where)
+    # Nothing committed since this very page was read on this connection: it is still the page.
+    memo = fastsql.unchanged_memo()
+    memo_key = ("ticket_list_page", condition, *params, order_by, limit)
+    if memo is not None and (answer := memo.get(memo_key)) is not None:
+        return answer
+    rows = _keys(condition, params, order_by, limit + 1)
     shown = tuple(rows[:limit])
     page = _page_cache.get(shown)  # the same tickets at the same versions: the same text
     if page is None:
-        page = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2:] for row in shown})) + "]"
+        text = "[" + ",".join(_json_of([row[0] for row in shown], {row[0]: row[2:] for row in shown})) + "]"
+        page = text.encode()
         if _may_keep():
             if len(_page_cache) >= PAGE_CACHE_SIZE:
                 _page_cache.clear()
             _page_cache[shown] = page
-    if len(rows) <= limit:
-        return page, None
-    last = rows[limit - 1]
-    return page, ((_as_datetime(last[1]), last[0]) if order == "updated" else (last[0],))
+    last = rows[limit - 1] if len(rows) > limit else None
+    answer = (
+        page,
+        None if last is None else (_as_datetime(last[1]), last[0]) if order == "updated" else (last[0],),
+    )
+    if memo is not None:
+        memo[memo_key] = answer
+    return answer
 
 
 def ticket_item(viewer: User | None, *, number: int | None = None, pk: int | None = None) -> str | None:
@@ -361,7 +372,7 @@ JSON_CACHE_SIZE = 10_000
 _json_cache: dict[int, tuple[tuple[Any, ...], str]] = {}
 # Whole pages, keyed by every (id, updated_at, version) row on them.
 PAGE_CACHE_SIZE = 256
-_page_cache: dict[tuple[Any, ...], str] = {}
+_page_cache: dict[tuple[Any, ...], bytes] = {}
 
 
 def _may_keep() -> bool:
@@ -372,6 +383,7 @@ def _may_keep() -> bool:
 def clear_json_cache() -> None:
     _json_cache.clear()
     _page_cache.clear()
+    fastsql.forget_unchanged()
 
 
 # A ticket's version: its row_version, the catalog's, and its created_at (so that a database
