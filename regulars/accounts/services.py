@@ -122,8 +122,10 @@ def revoke_api_token(token: ApiToken, *, actor: User | None = None) -> ApiToken:
     return token
 
 
-def authenticate_token(raw: str) -> ApiToken | None:
-    """The usable token that ``raw`` names, or None. Constant-time on the secret."""
+def authenticate_token(raw: str, *, unchanged: dict[Any, Any] | None = None) -> ApiToken | None:
+    """The usable token that ``raw`` names, or None. Constant-time on the secret. ``unchanged``:
+    a memo of an unchanged database the caller took (``fastsql.unchanged_memo``), to share its
+    check with the rest of the request."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
@@ -131,7 +133,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     # memo: the same token row (and its agent's) comes back on every call; any change to either
     # row changes the key, so a revoked token or a deactivated agent is seen at once.
     tokens = fastsql.select_related(
-        ApiToken, "user", '"accounts_apitoken"."prefix" = %s', [parts[1]], memo=True
+        ApiToken, "user", '"accounts_apitoken"."prefix" = %s', [parts[1]], memo=True, unchanged=unchanged
     )
     if not tokens or not hmac.compare_digest(tokens[0].secret_hash, _hash_secret(parts[2])):
         return None
@@ -142,6 +144,8 @@ def authenticate_token(raw: str) -> ApiToken | None:
     # Write last_used_at at most once a minute, so reads do not turn into writes.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        if unchanged is not None:
+            unchanged.clear()  # this request changed the database: nothing read before it stays
     return token
 
 

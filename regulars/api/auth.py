@@ -15,6 +15,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from regulars.accounts.models import ApiToken, Role, User
 from regulars.accounts.services import authenticate_token
 from regulars.api.ratelimit import check_rate, client_ip
+from regulars.core import fastsql
 from regulars.core.errors import Forbidden
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -35,9 +36,15 @@ class BearerToken(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        api_token = authenticate_token(token.strip()) if token and "\x00" not in token else None
+        if not token or "\x00" in token:
+            return None
+        # One check of "has anything been committed since" for the whole request: the token and
+        # the answer after it (e.g. a page of tickets) share it (``request.unchanged_memo``).
+        unchanged = fastsql.unchanged_memo()
+        api_token = authenticate_token(token.strip(), unchanged=unchanged)
         if api_token is None:
             return None
+        request.unchanged_memo = unchanged  # type: ignore[attr-defined]
         check_rate(f"token:{api_token.pk}")
         needed = "read" if request.method in SAFE_METHODS else "write"
         if needed not in api_token.scopes:

@@ -178,7 +178,14 @@ def list_tickets(
         after = (_utc(when, "cursor"), last_id)
     elif cursor:
         after = tuple(decode_cursor(cursor, (int,)))
-    items, last = ticket_list_page(viewer(request), filters, order=order, after=after, limit=limit)
+    items, last = ticket_list_page(
+        viewer(request),
+        filters,
+        order=order,
+        after=after,
+        limit=limit,
+        unchanged=getattr(request, "unchanged_memo", None),
+    )
     next_cursor = None
     if last is not None:
         next_cursor = encode_cursor([last[0].isoformat(), last[1]] if order == "updated" else [last[0]])

@@ -341,14 +341,21 @@ def _select_sql(
 
 
 def select_related(
-    model: type[M], related: str, where: str, params: Sequence[Any], *, memo: bool = False
+    model: type[M],
+    related: str,
+    where: str,
+    params: Sequence[Any],
+    *,
+    memo: bool = False,
+    unchanged: dict[Any, Any] | None = None,
 ) -> list[M]:
     """:func:`select` with the object its foreign key ``related`` points to read in the same
     statement (an inner join: rows without one are left out) and set on each instance, like
     ``select_related(related)``. ``where`` names columns with their table
     (``"accounts_apitoken"."prefix"``). ``memo``, for rows read again and again such as an API
-    token and its agent: the rows are kept while the database is unchanged (:func:`unchanged_memo`)
-    and their converted values while the row is (:func:`_instance`)."""
+    token and its agent: the rows are kept while the database is unchanged (:func:`unchanged_memo`,
+    or ``unchanged``, a memo the caller took) and their converted values while the row is
+    (:func:`_instance`)."""
     connection = connections[DEFAULT_DB_ALIAS]
     field = model._meta.get_field(related)
     assert isinstance(field, ForeignKey)
@@ -381,7 +388,7 @@ def select_related(
     sql = found[0]
     names = [f.attname for f in model._meta.concrete_fields]
     # The rows themselves (plain values) while nothing has been committed since they were read.
-    reuse = unchanged_memo() if memo else None
+    reuse = (unchanged if unchanged is not None else unchanged_memo()) if memo else None
     rows = reuse.get((sql, *params)) if reuse is not None else None
     if rows is None:
         cursor = _execute(connection, sql, list(params))
@@ -509,33 +516,53 @@ def _chain(connection: Any, fns: list[Any], field: Field[Any, Any]) -> Any:
     return convert
 
 
-# --- answers kept while the database is unchanged (SQLite) ---------------------------------------
+# --- answers kept while the database is unchanged ----------------------------------------------
 #
-# An API client polling the same list reads the same rows again and again. On SQLite the
-# connection can tell whether anything at all was committed since it last looked:
-# ``PRAGMA data_version`` changes when any other connection (thread, process) commits, and the
-# connection's ``total_changes`` counts its own writes. When both are what they were, every table
-# reads as it did, so whatever was computed from it is still the answer.
+# An API client polling the same list reads the same rows again and again. Both databases can
+# tell cheaply whether anything at all was committed since a moment, and when nothing was, every
+# table reads as it did, so whatever was computed from it is still the answer:
+#
+# - SQLite, per connection: ``PRAGMA data_version`` changes when any other connection (thread,
+#   process) commits, and the connection's ``total_changes`` counts its own writes.
+# - PostgreSQL, per process: ``pg_current_snapshot()`` lists the next transaction id and those in
+#   progress. Every write runs in a transaction with an id, so an equal snapshot means that no
+#   transaction has committed (or started writing) since: one round trip, in place of the reads.
 
 UNCHANGED_MEMO_SIZE = 256
+_shared_memo: tuple[str, dict[Any, Any]] | None = None
 
 
 def unchanged_memo() -> dict[Any, Any] | None:
-    """A dict for answers read on this thread's connection, emptied as soon as anything has been
-    committed to the database (by anyone) since it was last handed out; ``None`` where that cannot
-    be told: not SQLite, or inside a transaction (whose own view of the data is its own).
+    """A dict for answers read from the database, emptied as soon as anything has been committed
+    to it (by anyone) since it was last handed out; ``None`` inside a transaction (whose view of
+    the data is its own) and on other databases.
 
     Take the memo before reading what is kept in it: an answer stored under a mark taken first
     is dropped at the next change, whenever during the read that change came."""
+    global _shared_memo
     connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+    if connection.in_atomic_block:
+        return None
+    memo: dict[Any, Any]
+    if connection.vendor == "postgresql":
+        snapshot = execute("SELECT pg_current_snapshot()::text")[0][0]
+        shared = _shared_memo
+        if shared is not None and shared[0] == snapshot:
+            memo = shared[1]
+            if len(memo) >= UNCHANGED_MEMO_SIZE:
+                memo.clear()
+            return memo
+        memo = {}
+        _shared_memo = (snapshot, memo)
+        return memo
+    if connection.vendor != "sqlite":
         return None
     version = execute("PRAGMA data_version")[0][0]  # opens and checks the connection as any read
     raw = connection.connection
     changes = raw.total_changes
     held = getattr(connection, "_unchanged_memo", None)
     if held is not None and held[0] is raw and held[1] == version and held[2] == changes:
-        memo: dict[Any, Any] = held[3]
+        memo = held[3]
         if len(memo) >= UNCHANGED_MEMO_SIZE:
             memo.clear()
         return memo
@@ -545,7 +572,9 @@ def unchanged_memo() -> dict[Any, Any] | None:
 
 
 def forget_unchanged() -> None:
-    """Drop this thread's memo (tests that need the reads underneath it)."""
+    """Drop the memo (tests that need the reads underneath it)."""
+    global _shared_memo
+    _shared_memo = None
     connections[DEFAULT_DB_ALIAS].__dict__.pop("_unchanged_memo", None)
 
 

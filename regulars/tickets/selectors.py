@@ -255,11 +255,13 @@ def ticket_list_page(
     order: str = "-created",
     after: tuple[Any, ...] | None = None,
     limit: int = 50,
+    unchanged: dict[Any, Any] | None = None,
 ) -> tuple[bytes, tuple[Any, ...] | None]:
     """One page of the tickets ``viewer`` may see, as a JSON array of the API's ticket objects
     (UTF-8), and the key of its last row when another page follows. ``order``:
     ``-created`` (newest first; ``after`` is ``(id,)``) or ``updated`` (oldest change first;
-    ``after`` is ``(updated_at, id)``)."""
+    ``after`` is ``(updated_at, id)``). ``unchanged``: a memo of an unchanged database the
+    request already took (``fastsql.unchanged_memo``); without it the page takes its own."""
     ops = connection.ops
     visible, params = visible_tickets_where(viewer)
     where = [visible]
@@ -310,7 +312,7 @@ def ticket_list_page(
         order_by = '"tickets_ticket"."id" DESC'
     condition = " AND ".join(where)
     # Nothing committed since this very page was read on this connection: it is still the page.
-    memo = fastsql.unchanged_memo()
+    memo = unchanged if unchanged is not None else fastsql.unchanged_memo()
     memo_key = ("ticket_list_page", condition, *params, order_by, limit)
     if memo is not None and (answer := memo.get(memo_key)) is not None:
         return answer
