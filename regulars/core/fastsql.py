@@ -64,6 +64,10 @@ def _execute(connection: Any, sql: str, params: Sequence[Any]) -> Any:
             query = _qmark[sql] = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
         with connection.wrap_database_errors:
             return raw.execute(query, params)
+    if connection.vendor == "postgresql" and hasattr(connection, "execute_directly"):
+        direct = connection.execute_directly(sql, params)  # regulars.core.db.postgresql
+        if direct is not None:
+            return direct
     cursor = connection.cursor()
     try:
         cursor.execute(sql, params)
@@ -545,7 +549,8 @@ def unchanged_memo() -> dict[Any, Any] | None:
         return None
     memo: dict[Any, Any]
     if connection.vendor == "postgresql":
-        snapshot = execute("SELECT pg_current_snapshot()::text")[0][0]
+        quick = getattr(connection, "current_snapshot", None)  # regulars.core.db.postgresql
+        snapshot = quick() if quick is not None else execute("SELECT pg_current_snapshot()::text")[0][0]
         shared = _shared_memo
         if shared is not None and shared[0] == snapshot:
             memo = shared[1]

@@ -17,9 +17,11 @@ import psycopg
 import pytest
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from regulars.accounts.models import AuditLog, User
 from regulars.accounts.services import create_api_token
+from regulars.core import fastsql
 from regulars.core.testing import Cast, build_cast
 
 on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's health check")
@@ -154,6 +156,72 @@ def test_an_api_request_after_the_server_cut_the_connection_succeeds(checks: moc
     response = client.get("/api/v1/tickets", **auth)
     assert response.status_code == 200, response.content
     assert checks.call_count == 0
+
+
+# fastsql sends its statements on the psycopg connection itself (``execute_directly``), without
+# Django's cursor: the same check, on its own path.
+
+
+@on_postgresql
+def test_a_direct_read_on_a_cut_connection_is_sent_again_on_a_new_one(checks: mock.MagicMock) -> None:
+    User.objects.create_user(email="kim@regulars.test", password="kim-password-1", name="Kim")
+    pid = backend_pid()
+    new_request()
+    cut(pid)
+    with mock.patch.object(connection, "cursor", side_effect=AssertionError("not Django's cursor")):
+        assert fastsql.execute('SELECT "email" FROM "accounts_user"') == [("kim@regulars.test",)]
+    assert backend_pid() != pid
+    assert checks.call_count == 0
+
+
+@on_postgresql
+def test_a_direct_write_first_is_checked_before_it_is_sent(checks: mock.MagicMock) -> None:
+    user = User.objects.create_user(email="lee@regulars.test", password="lee-password-1", name="Lee")
+    pid = backend_pid()
+    new_request()
+    cut(pid)
+    with mock.patch.object(connection, "cursor", side_effect=AssertionError("not Django's cursor")):
+        fastsql.run('UPDATE "accounts_user" SET "name" = %s WHERE "id" = %s', ["Lee Two", user.pk])
+    assert checks.call_count == 1
+    assert backend_pid() != pid
+    assert User.objects.get(pk=user.pk).name == "Lee Two"
+
+
+@on_postgresql
+def test_a_direct_statement_that_fails_otherwise_is_raised_and_not_sent_again(
+    checks: mock.MagicMock,
+) -> None:
+    pid = backend_pid()
+    new_request()
+    with pytest.raises(DatabaseError):
+        fastsql.execute("SELECT no_such_column FROM accounts_user")
+    assert backend_pid() == pid
+    assert checks.call_count == 0
+
+
+@on_postgresql
+def test_the_check_for_an_unchanged_database_is_the_request_s_connection_check(
+    checks: mock.MagicMock,
+) -> None:
+    pid = backend_pid()
+    new_request()
+    with mock.patch.object(connection, "cursor", side_effect=AssertionError("not Django's cursor")):
+        first = connection.current_snapshot()  # type: ignore[attr-defined]
+        assert first.count(":") == 2  # xmin:xmax:in-progress
+        new_request()
+        cut(pid)
+        assert connection.current_snapshot().count(":") == 2  # type: ignore[attr-defined]
+    assert backend_pid() != pid
+    assert checks.call_count == 0
+
+
+@on_postgresql
+def test_watched_statements_go_through_django_s_cursor(checks: mock.MagicMock) -> None:
+    new_request()
+    with CaptureQueriesContext(connection) as queries:
+        fastsql.execute("SELECT 41 + 1")
+    assert [q["sql"] for q in queries.captured_queries] == ["SELECT 41 + 1"]
+    assert fastsql.execute("SELECT 41 + 1") == [(42,)]
 
 
 @pytest.mark.parametrize(
