@@ -527,12 +527,14 @@ def _chain(connection: Any, fns: list[Any], field: Field[Any, Any]) -> Any:
 # table reads as it did, so whatever was computed from it is still the answer:
 #
 # - SQLite, per connection: ``PRAGMA data_version`` changes when any other connection (thread,
-#   process) commits, and the connection's ``total_changes`` counts its own writes.
+#   process) commits, and the connection's ``total_changes`` counts its own writes (rows, not
+#   schema changes: a process that migrates its own database should ``forget_unchanged()``).
 # - PostgreSQL, per process: ``pg_current_snapshot()`` lists the next transaction id and those in
 #   progress. Every write runs in a transaction with an id, so an equal snapshot means that no
 #   transaction has committed (or started writing) since: one round trip, in place of the reads.
 
-UNCHANGED_MEMO_SIZE = 256
+# Kept small: an entry can be a whole page (~30 kB), per SQLite connection or PostgreSQL process.
+UNCHANGED_MEMO_SIZE = 128
 _shared_memo: tuple[str, dict[Any, Any]] | None = None
 
 
