@@ -351,8 +351,11 @@ class EmbeddingBackend:
       ``outofscope.DistanceScore``: a weighted sum of the standardised cosine to the nearest
       training examples, the Mahalanobis distance to the nearest class mean (shared Ledoit-Wolf
       covariance, discriminant subspace) and, when trained with ``OUT_OF_SCOPE`` examples, the
-      cosine to the nearest of those. What it loses is the probability that it belongs to none of
-      the categories, so rows may sum to less than one. Messages as close as a typical in-scope one
+      cosine to the nearest of those; with a fine-tuned encoder these are measured on the mean of
+      its last three layers (``DISTANCE_LAYERS``, a second output of the same graph), and the
+      cosine to the nearest category direction learnt while fine-tuning is added. What it loses
+      is the probability that it belongs to none of the categories, so rows may sum to less than
+      one. Messages as close as a typical in-scope one
       keep the classifier's probabilities unchanged. ``rank``'s confidence and in-scope score, and
       so ``in_scope_threshold`` and the misdirected queue, see this factor. Trained with
       ``OUT_OF_SCOPE`` examples, that column is learnt like a category and left unscaled.
@@ -374,6 +377,10 @@ class EmbeddingBackend:
     # median)), similarity = mean cosine to the NEIGHBOURS nearest training embeddings.
     OOS_SLOPE: ClassVar[float] = 5.0
     MIN_FOR_TUNING: ClassVar[int] = 200
+    # The hidden layers (of 6) whose mean the distances are measured on, for a fine-tuned
+    # encoder: on validation splits the last three beat the last layer alone for held-out
+    # intents (BANKING77-OOS), and did not lower CLINC150 (bench/RESULTS.md, 2026-12-04).
+    DISTANCE_LAYERS: ClassVar[tuple[int, ...]] = (4, 5, 6)
     BATCH_SIZE: ClassVar[int] = 128
     # The ONNX Runtime graph to encode with (see OnnxEncoder): "int8" (the default, fastest) or
     # "float32" (PyTorch's embeddings exactly); "pytorch" encodes with sentence-transformers.
@@ -427,17 +434,29 @@ class EmbeddingBackend:
             cls._encoder = SentenceTransformer(str(cls.model_path()), device="cpu", local_files_only=True)
         return cls._encoder
 
-    def _embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+    def _onnx(self) -> OnnxEncoder | None:
         runtime = getattr(self, "_runtime", None)  # absent from artefacts written before it existed
         graph = getattr(self, "_graph", None)
         if runtime is None and graph is not None:
             runtime = self._runtime = OnnxEncoder(graph, self._tokenizer)
+        return runtime
+
+    def _embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        runtime = self._onnx()
         if runtime is not None:
             return runtime.encode(texts)
         vectors = self.encoder().encode(
             list(texts), batch_size=self.BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _embed_both(self, texts: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """The classifier's sentence embeddings and, from a fine-tuned graph, the distance
+        embeddings (the mean of ``DISTANCE_LAYERS``); None where the graph has none."""
+        runtime = self._onnx()
+        if runtime is not None:
+            return runtime.encode_both(texts)
+        return self._embed(texts), None
 
     @staticmethod
     def _design(x: Any, embedded: NDArray[np.float32], weight: float) -> Any:
@@ -471,6 +490,7 @@ class EmbeddingBackend:
         tuning = len(texts) >= self.MIN_FOR_TUNING
         train, held = validation_split(texts, labels, 0.1) if tuning else ([], [])
         self.fine_tuned = False
+        directions = None  # the in-scope categories' directions learnt while fine-tuning
         if self.encoder_kind != "pytorch":
             quantised = self.encoder_kind == "int8"
             if self.fine_tune and tuning:
@@ -481,15 +501,21 @@ class EmbeddingBackend:
                 tuned = fine_tune(self.encoder(), [texts[i] for i in train], y[train], progress=progress)
                 if progress is not None:
                     progress("exporting the fine-tuned encoder")
-                self._graph = _export(tuned, quantised=quantised)
+                self._graph = _export(tuned, quantised=quantised, distance_layers=self.DISTANCE_LAYERS)
                 self._tokenizer = (self.model_path() / "tokenizer.json").read_text(encoding="utf-8")
                 self.fine_tuned = True
+                learnt = getattr(tuned, "category_directions", None)
+                if learnt is not None:
+                    directions = learnt[[i for i, c in enumerate(self.classes) if c != OUT_OF_SCOPE]]
             else:
                 self._graph, self._tokenizer = encoder_graph(self, quantised=quantised)
             self._runtime = None
         if progress is not None:
             progress(f"encoding {len(texts)} examples")
-        embedded = self._embed(texts)  # once per text: the validation split reuses these rows
+        # Once per text: the validation split reuses these rows. The distances are measured on
+        # the distance embeddings where the graph gives them.
+        embedded, deep = self._embed_both(texts)
+        far = embedded if deep is None else deep
         scale: dict[str, tuple[float, float]] = {}  # untuned (too few examples): no distance factor
         if tuning:
             features = LightBackend._make_features()
@@ -513,14 +539,14 @@ class EmbeddingBackend:
             ours = [i for i in held if labels[i] != OUT_OF_SCOPE]
             ours = [i for i in ours if texts[i] not in seen] or ours
             if ours:
-                probe = DistanceScore().fit(embedded[train], [labels[i] for i in train], OUT_OF_SCOPE)
-                probe.calibrate(embedded[ours])
+                probe = DistanceScore().fit(far[train], [labels[i] for i in train], OUT_OF_SCOPE, directions)
+                probe.calibrate(far[ours], embedded[ours])
                 scale = probe.scale
                 self.similarity_median = scale["similarity"][0]
         self._features = LightBackend._make_features()
         x = self._features.fit_transform(texts)
         self._svm = LinearSVC(C=self.C).fit(self._design(x, embedded, self.weight), y)
-        self.distance = DistanceScore().fit(embedded, labels, OUT_OF_SCOPE)
+        self.distance = DistanceScore().fit(far, labels, OUT_OF_SCOPE, directions)
         self.distance.scale = scale
         self._memory = self.distance.memory
         self._memory32 = None
@@ -532,13 +558,13 @@ class EmbeddingBackend:
     def predict_proba(self, texts: Sequence[str]) -> Matrix:
         if self._svm is None or self._memory is None:
             raise RuntimeError("The model is not trained.")
-        embedded = self._embed(texts)
+        embedded, deep = self._embed_both(texts)
         x = self._design(self._features.transform(texts), embedded, self.weight)
         proba = _softmax(self._scores(x), self.temperature)
         distance = getattr(self, "distance", None)  # absent from artefacts written before it existed
         factor = None
         if distance is not None and distance.scale:
-            factor = np.exp(distance.gap(embedded))[:, None]
+            factor = np.exp(distance.gap(embedded if deep is None else deep, embedded))[:, None]
         elif distance is None and self.similarity_median is not None:
             if self._memory32 is None:  # float16 in the artefact, float32 for the products
                 self._memory32 = self._memory.astype(np.float32)
@@ -589,9 +615,21 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.MAX_TOKENS)
 
+    @property
+    def has_distance_embedding(self) -> bool:
+        """Whether the graph also gives ``distance_embedding`` (graphs of fine-tuned encoders
+        exported since 2026-12-04)."""
+        return len(self._session.get_outputs()) > 1
+
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self.encode_both(texts)[0]
+
+    def encode_both(self, texts: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """The sentence embeddings and, from a graph that has them, the distance embeddings."""
+        both = self.has_distance_embedding
         encoded = self._tokenizer.encode_batch(list(texts))
         out = np.empty((len(texts), 384), dtype=np.float32)
+        second = np.empty((len(texts), 384), dtype=np.float32) if both else None
         # Batches of similar length: padding is wasted work, and lengths vary 3-80 tokens.
         order = np.argsort([len(e.ids) for e in encoded], kind="stable")
         for start in range(0, len(order), self.BATCH_SIZE):
@@ -603,8 +641,11 @@ class OnnxEncoder:
                 n = len(encoded[i].ids)
                 ids[row, :n] = encoded[i].ids
                 mask[row, :n] = 1
-            out[idx] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        return out
+            results = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            out[idx] = results[0]
+            if second is not None:
+                second[idx] = results[1]
+        return out, second
 
 
 _graphs: dict[str, tuple[bytes, str]] = {}
@@ -653,7 +694,10 @@ def _cache_dir() -> Any:
     return folder
 
 
-def _export(sentence_transformer: Any, *, quantised: bool) -> bytes:
+def _export(sentence_transformer: Any, *, quantised: bool, distance_layers: tuple[int, ...] = ()) -> bytes:
+    """The ONNX graph of ``sentence_transformer`` with its pooling: output ``embedding``, and with
+    ``distance_layers`` a second output ``distance_embedding``, the unit mean of those hidden
+    layers' mean-pooled states (1 = the first transformer layer)."""
     import tempfile
     import warnings
     from pathlib import Path
@@ -672,12 +716,21 @@ def _export(sentence_transformer: Any, *, quantised: bool) -> bytes:
             self.model = model
 
         def forward(self, ids: Any, mask: Any) -> Any:
-            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, dim=1)
+            out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=bool(distance_layers))
+            weights = mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+            count = weights.sum(1).clamp(min=1e-9)
+
+            def pooled(hidden: Any) -> Any:
+                return torch.nn.functional.normalize((hidden * weights).sum(1) / count, dim=1)
+
+            embedding = pooled(out.last_hidden_state)
+            if not distance_layers:
+                return embedding
+            layers = torch.stack([(out.hidden_states[i] * weights).sum(1) / count for i in distance_layers])
+            return embedding, torch.nn.functional.normalize(layers.mean(0), dim=1)
 
     pooled = Pooled(sentence_transformer[0].auto_model).eval()
+    outputs = ["embedding", "distance_embedding"] if distance_layers else ["embedding"]
     sample = sentence_transformer.tokenizer(
         ["a short one", "and a longer example"], padding=True, return_tensors="pt"
     )
@@ -690,9 +743,9 @@ def _export(sentence_transformer: Any, *, quantised: bool) -> bytes:
                 (sample["input_ids"], sample["attention_mask"]),
                 str(plain),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
+                output_names=outputs,
                 dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                              "embedding": {0: "batch"}},
+                              **{name: {0: "batch"} for name in outputs}},
                 opset_version=17,
                 dynamo=False,
             )  # fmt: skip

@@ -132,6 +132,8 @@ def fine_tune(
     model.eval()
     for parameter in model.parameters():
         parameter.requires_grad = False
+    # The trained category directions (unit rows, one per label index), for the out-of-scope score.
+    tuned.category_directions = F.normalize(head.detach(), dim=-1).numpy().astype(np.float32)
     return tuned
 
 

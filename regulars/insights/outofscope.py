@@ -13,7 +13,15 @@ typical in-scope message scores about zero on each and an out-of-scope one well 
   CLINC150, 0.801 on BANKING77-OOS in-domain), in the discriminant subspace it is not (0.984,
   0.851);
 - ``out_of_scope_similarity``: mean cosine to the nearest ``OUT_OF_SCOPE`` training examples, when
-  the model was trained with some (near one of them is a sign of not being for us).
+  the model was trained with some (near one of them is a sign of not being for us);
+- ``category_similarity``: the cosine to the nearest in-scope category direction learnt while
+  fine-tuning the encoder (``finetune.fine_tune``), when there are such directions. Fine-tuning
+  pulls each category's messages towards its direction, so a message no category pulled sits
+  further from all of them.
+
+The first three can be measured on another embedding of the message than the one the
+classifier reads: the embedding backend measures them on the mean of the last three layers of
+the fine-tuned encoder (``distance_embedding``), the category directions on the classifier's.
 
 ``gap`` combines them, ``WEIGHTS · z``, capped at zero: messages at least as close as a typical
 in-scope one are not penalised. The backend multiplies the categories' probabilities by
@@ -54,10 +62,13 @@ class DistanceScore:
     # Chosen on validation (CLINC150 val + oos_val; BANKING77-OOS valid + id-oos/valid), by the
     # sum of the two validation AUROCs over a grid of 0 / 0.25 / 0.5 / 1 / 2 each (0 / 0.25 / 0.5 /
     # 1 for the last), capped and uncapped; bench/RESULTS.md.
+    # ``category_similarity``: chosen on the same validation splits on 2026-12-04, with
+    # the three others unchanged (bench/RESULTS.md).
     WEIGHTS: ClassVar[dict[str, float]] = {
         "similarity": 0.5,
         "class_distance": 0.5,
         "out_of_scope_similarity": 0.25,
+        "category_similarity": 0.5,
     }
 
     MIN_SPREAD: ClassVar[float] = 0.05
@@ -68,6 +79,8 @@ class DistanceScore:
         self.out_of_scope: NDArray[np.float16] | None = None  # OUT_OF_SCOPE training embeddings
         self.projection: NDArray[np.float32] | None = None  # dim x (classes - 1)
         self.means: NDArray[np.float32] | None = None  # class means in the projected space
+        # Unit rows: the in-scope category directions of a fine-tuned encoder (None: none).
+        self.directions: NDArray[np.float16] | None = None
         # name -> (median, spread) of held-out in-scope examples; empty: not standardised yet.
         self.scale: dict[str, tuple[float, float]] = {}
         self._cache: dict[str, NDArray[np.float32]] = {}
@@ -76,8 +89,14 @@ class DistanceScore:
         return {**self.__dict__, "_cache": {}}
 
     def fit(
-        self, embedded: NDArray[np.float32], labels: Sequence[str], out_of_scope_label: str
+        self,
+        embedded: NDArray[np.float32],
+        labels: Sequence[str],
+        out_of_scope_label: str,
+        directions: NDArray[np.float32] | None = None,
     ) -> DistanceScore:
+        """``directions``: unit rows, the in-scope categories' directions in the space of the
+        embedding ``features`` gets as ``sentence`` (the out-of-scope one left out)."""
         ours = np.asarray([label != out_of_scope_label for label in labels], dtype=bool)
         if not ours.any():
             raise ValueError("Needs in-scope examples.")
@@ -85,6 +104,7 @@ class DistanceScore:
         self.out_of_scope = embedded[~ours].astype(np.float16) if (~ours).any() else None
         in_labels = [label for label, mine in zip(labels, ours, strict=True) if mine]
         self.projection, self.means = self._discriminant(embedded[ours], in_labels)
+        self.directions = None if directions is None or not len(directions) else directions.astype(np.float16)
         self._cache = {}
         return self
 
@@ -109,8 +129,12 @@ class DistanceScore:
             self._cache[name] = np.asarray(getattr(self, name), dtype=np.float32)
         return self._cache[name]
 
-    def features(self, embedded: NDArray[np.float32]) -> dict[str, Floats]:
-        """Each distance, raw (higher = more like the in-scope training examples)."""
+    def features(
+        self, embedded: NDArray[np.float32], sentence: NDArray[np.float32] | None = None
+    ) -> dict[str, Floats]:
+        """Each distance, raw (higher = more like the in-scope training examples). ``sentence``:
+        the classifier's embedding of the same messages, which the category directions are
+        measured against (``embedded`` when not given)."""
         if self.memory is None:
             raise RuntimeError("The distance score is not fitted.")
         out = {"similarity": mean_top_cosine(embedded, self._array("memory"), self.NEIGHBOURS)}
@@ -125,13 +149,16 @@ class DistanceScore:
             out["out_of_scope_similarity"] = mean_top_cosine(
                 embedded, self._array("out_of_scope"), self.OUT_OF_SCOPE_NEIGHBOURS
             )
+        if getattr(self, "directions", None) is not None:  # absent from artefacts made before it
+            cosines = (embedded if sentence is None else sentence) @ self._array("directions").T
+            out["category_similarity"] = cosines.max(axis=1).astype(np.float64)
         return out
 
-    def calibrate(self, held_out: NDArray[np.float32]) -> None:
+    def calibrate(self, held_out: NDArray[np.float32], sentence: NDArray[np.float32] | None = None) -> None:
         """Median and spread of each distance over held-out in-scope examples (the score is fitted
         without them), so each weight means the same on any data."""
         scale = {}
-        for name, values in self.features(held_out).items():
+        for name, values in self.features(held_out, sentence).items():
             median = float(np.median(values))
             # A floor, for data so repetitive that held-out examples barely spread (on the
             # benchmarks the spread is 0.06-0.13 for the cosines, 0.2 x the median for the
@@ -140,13 +167,13 @@ class DistanceScore:
             scale[name] = (median, spread)
         self.scale = scale
 
-    def gap(self, embedded: NDArray[np.float32]) -> Floats:
+    def gap(self, embedded: NDArray[np.float32], sentence: NDArray[np.float32] | None = None) -> Floats:
         """``min(0, sum of weight * standardised distance)``: 0 for a typical in-scope message,
         more negative the further out; the out-of-scope similarity counts against."""
         total = np.zeros(len(embedded), dtype=np.float64)
         if not self.scale:
             return total
-        for name, values in self.features(embedded).items():
+        for name, values in self.features(embedded, sentence).items():
             if name not in self.scale:
                 continue
             median, spread = self.scale[name]

@@ -77,3 +77,40 @@ def test_it_leaves_every_message_alone_until_it_is_calibrated():
     x, labels = clusters(rng, unit(rng.standard_normal((2, DIM))), 10)
     score = DistanceScore().fit(x, labels, "out_of_scope")
     assert (score.gap(unit(rng.standard_normal((5, DIM)))) == 0).all()
+
+
+def test_it_measures_the_nearest_category_direction_on_the_classifier_s_embedding():
+    """A fine-tuned encoder's category directions live in the space of the classifier's
+    embedding, which may differ from the one the other distances are measured on."""
+    rng = np.random.default_rng(5)
+    centres = unit(rng.standard_normal((3, DIM)))
+    x, labels = clusters(rng, centres, 60)
+    other_view = unit(x + 0.3 * rng.standard_normal(x.shape))  # what the distances are measured on
+    score = DistanceScore().fit(other_view, labels, "out_of_scope", directions=centres)
+    held, _ = clusters(rng, centres, 15)
+    score.calibrate(unit(held + 0.3 * rng.standard_normal(held.shape)), held)
+    assert "category_similarity" in score.scale
+    ours, _ = clusters(rng, centres, 25)
+    strangers = unit(rng.standard_normal((len(ours), DIM)))
+    view = unit(ours + 0.3 * rng.standard_normal(ours.shape))
+    assert np.median(score.features(view, ours)["category_similarity"]) > 0.9
+    assert np.median(score.features(view, strangers)["category_similarity"]) < 0.6
+    # Only the directions see the second embedding: the others are the same without it.
+    with_it, without = score.features(view, strangers), score.features(view)
+    assert np.array_equal(with_it["similarity"], without["similarity"])
+    assert not np.array_equal(with_it["category_similarity"], without["category_similarity"])
+    # Far from every direction lowers the gap.
+    assert np.median(score.gap(view, strangers)) < np.median(score.gap(view, ours))
+
+
+def test_a_score_pickled_before_the_directions_existed_still_scores():
+    rng = np.random.default_rng(6)
+    centres = unit(rng.standard_normal((3, DIM)))
+    score = fitted(rng, centres)
+    state = score.__getstate__()
+    del state["directions"]  # as an artefact written before 2026-12-04 holds it
+    again = DistanceScore.__new__(DistanceScore)  # what unpickling does: no __init__
+    again.__dict__.update(state)
+    ours, _ = clusters(rng, centres, 5)
+    assert set(again.features(ours)) == {"similarity", "class_distance"}
+    assert np.array_equal(again.gap(ours), score.gap(ours))

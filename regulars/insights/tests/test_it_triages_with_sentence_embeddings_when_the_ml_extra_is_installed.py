@@ -126,3 +126,54 @@ def test_the_pytorch_encoder_is_never_fine_tuned():
     with pytest.raises(ValueError, match="never fine-tuned"):
         make_backend("embedding", encoder="pytorch", fine_tune=True)
     assert not make_backend("embedding", encoder="pytorch").fine_tune  # type: ignore[attr-defined]
+
+
+def test_a_fine_tuned_graph_also_gives_the_mean_of_the_last_layers(fitted, untuned):
+    """The distances are measured on the unit mean of hidden layers 4-6 of the tuned encoder;
+    the classifier still reads the last layer alone. The shipped encoder's graph has only that."""
+    texts = ["Why was I overcharged on my invoice?", "my shipment has not shown up"]
+    sentence, deep = fitted._embed_both(texts)
+    assert deep is not None and deep.shape == sentence.shape
+    assert np.allclose(np.linalg.norm(deep, axis=1), 1.0, atol=1e-3)
+    assert ((deep * sentence).sum(axis=1) < 0.999).all()  # another view of the message
+    assert untuned._embed_both(texts)[1] is None
+    # The layers are the ones named: the float32 export against PyTorch's own hidden states.
+    import torch
+
+    from regulars.insights.backends import _export, encode_labels
+    from regulars.insights.finetune import fine_tune
+
+    corpus, labels = examples(per_topic=80)
+    _, y = encode_labels(labels)
+    tuned = fine_tune(EmbeddingBackend.encoder(), corpus[:64], y[:64])
+    graph = _export(tuned, quantised=False, distance_layers=EmbeddingBackend.DISTANCE_LAYERS)
+    exported = OnnxEncoder(graph, fitted._tokenizer).encode_both(texts)[1]
+    encoded = tuned.tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        states = tuned[0].auto_model(**encoded, output_hidden_states=True).hidden_states
+    mask = encoded["attention_mask"].unsqueeze(-1).float()
+    pooled = torch.stack([(states[i] * mask).sum(1) / mask.sum(1) for i in (4, 5, 6)]).mean(0)
+    expected = torch.nn.functional.normalize(pooled, dim=1).numpy()
+    assert exported is not None and np.allclose(exported, expected, atol=1e-4)
+
+
+def test_it_keeps_the_fine_tuned_category_directions_for_the_out_of_scope_score(fitted):
+    distance = fitted.distance
+    assert distance is not None and distance.directions is not None
+    assert distance.directions.shape == (len(fitted.classes), 384)  # no out_of_scope in this data
+    assert "category_similarity" in distance.scale
+    texts = ["Why was I overcharged on my invoice?", "What is the capital of Mongolia?"]
+    sentence, deep = fitted._embed_both(texts)
+    assert deep is not None
+    near, far = distance.features(deep, sentence)["category_similarity"]
+    assert far < near
+
+
+def test_the_directions_leave_out_the_out_of_scope_category():
+    texts, labels = examples(per_topic=80)
+    spam = [f"Win a free cruise number {i}, click now" for i in range(60)]
+    backend = make_backend("embedding")
+    assert isinstance(backend, EmbeddingBackend)
+    backend.fit([*texts, *spam], [*labels, *["out_of_scope"] * len(spam)])
+    assert backend.distance is not None and backend.distance.directions is not None
+    assert len(backend.distance.directions) == len(backend.classes) - 1
