@@ -1,7 +1,9 @@
 """The insight engine: ``/api/v1/insights/...``.
 
-Agents read categories, a ticket's prediction and mood, and the triage and misdirected queues,
-and correct a ticket's category (full agents). Admins create categories and see the models.
+Agents read categories (with their knowledge articles), sister brands, a ticket's prediction
+and mood, a customer's mood and offer gate, and the triage and misdirected queues; full agents
+correct a ticket's category or say it is not for us. Admins create and change categories and
+sister brands, start training and see the models.
 Agents read emerging-issue alerts, subscribe to them and see a ticket's similar tickets; full
 agents turn an alert into a problem ticket. Customers get 403.
 """
@@ -20,13 +22,23 @@ from regulars.api.errors import responses
 from regulars.api.paging import DEFAULT_LIMIT, CursorParam, Limit, decode_cursor, encode_cursor, split_page
 from regulars.api.refs import team_ref
 from regulars.api.types import MAX_BIGINT, PublicId, Text
-from regulars.core.errors import ValidationFailed
-from regulars.insights.models import AlertSubscription, Category, EmergingAlert, TicketTriage, TriageModel
+from regulars.core.errors import NotFound, ValidationFailed
+from regulars.insights.misdirected import create_sister_brand, mark_not_for_us, update_sister_brand
+from regulars.insights.models import (
+    AlertSubscription,
+    Category,
+    EmergingAlert,
+    SisterBrand,
+    TicketTriage,
+    TriageModel,
+)
 from regulars.insights.selectors import (
     SentimentSummary,
     alert_messages,
     alerts_for,
+    brands_for,
     categories_for,
+    customer_mood,
     get_alert,
     get_subscription,
     misdirected_queue,
@@ -39,8 +51,10 @@ from regulars.insights.services import (
     convert_alert_to_problem,
     correct_category,
     create_category,
+    request_training,
     subscribe_to_alerts,
     unsubscribe_from_alerts,
+    update_category,
 )
 from regulars.insights.similar import SimilarTicket, similar_tickets
 from regulars.tickets.selectors import get_ticket
@@ -48,6 +62,16 @@ from regulars.tickets.selectors import get_ticket
 router = Router(tags=["insights"])
 
 NumberPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+PublicIdPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z]+_[0-9a-z]+$")]
+MoodDays = Annotated[int, Query(ge=1, le=365)]
+
+
+class ArticleSchema(Schema):
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    url: Annotated[Text, Field(min_length=1, max_length=500)]
+
+
+PriorityName = Annotated[str, Field(pattern=r"^(low|normal|high|urgent)$")]
 
 
 class CategoryOut(Schema):
@@ -56,6 +80,7 @@ class CategoryOut(Schema):
     description: str
     team_id: str | None
     default_priority: str
+    articles: list[ArticleSchema]
     active: bool
 
 
@@ -63,7 +88,58 @@ class CategoryIn(Schema):
     name: Annotated[Text, Field(min_length=1, max_length=100)]
     description: Annotated[Text, Field(max_length=2000)] = ""
     team_id: PublicId | None = None
-    default_priority: Annotated[str, Field(pattern=r"^(low|normal|high|urgent)$")] = "normal"
+    default_priority: PriorityName = "normal"
+    articles: Annotated[list[ArticleSchema], Field(max_length=10)] = []
+
+
+class CategoryPatch(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    description: Annotated[Text, Field(max_length=2000)] | None = None
+    team_id: PublicId | None = None
+    default_priority: PriorityName | None = None
+    articles: Annotated[list[ArticleSchema], Field(max_length=10)] | None = None
+    active: bool | None = None
+
+
+class BrandOut(Schema):
+    id: str
+    name: str
+    description: str
+    contact: str
+    forward_address: str
+    reply_template: str
+    active: bool
+
+
+class BrandIn(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=100)]
+    description: Annotated[Text, Field(min_length=1, max_length=2000)]
+    contact: Annotated[Text, Field(max_length=200)] = ""
+    forward_address: Annotated[Text, Field(max_length=254)] = ""
+    reply_template: Annotated[Text, Field(max_length=5000)] | None = None
+
+
+class BrandPatch(Schema):
+    name: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    description: Annotated[Text, Field(min_length=1, max_length=2000)] | None = None
+    contact: Annotated[Text, Field(max_length=200)] | None = None
+    forward_address: Annotated[Text, Field(max_length=254)] | None = None
+    reply_template: Annotated[Text, Field(max_length=5000)] | None = None
+    active: bool | None = None
+
+
+class NotForUsIn(Schema):
+    brand_id: PublicId | None = None
+    reply: bool = True
+
+
+class TrainIn(Schema):
+    backend: Annotated[str, Field(pattern=r"^(light|embedding)$")] = "light"
+
+
+class OfferGateOut(Schema):
+    allowed: bool
+    reasons: list[str]
 
 
 class CategoryChoiceIn(Schema):
@@ -96,6 +172,7 @@ class TriageOut(Schema):
     routed_team_id: str | None
     misdirected: bool
     brand_guess: str | None
+    redirected_to: str | None
     model_id: str | None
     triaged_at: dt.datetime | None
     corrected_by: str | None
@@ -104,6 +181,14 @@ class TriageOut(Schema):
 
 class TicketInsightOut(TriageOut):
     sentiment: SentimentOut
+    articles: list[ArticleSchema]
+
+
+class CustomerMoodOut(Schema):
+    customer_id: str
+    days: int
+    sentiment: SentimentOut
+    offers: OfferGateOut
 
 
 class TriagePage(Schema):
@@ -130,15 +215,22 @@ def _category_out(c: Category) -> dict[str, Any]:
         "description": c.description,
         "team_id": c.team.public_id if c.team else None,
         "default_priority": c.default_priority,
+        "articles": c.articles,
         "active": c.active,
     }
+
+
+def _brand_out(b: SisterBrand) -> dict[str, Any]:
+    return {"id": b.public_id, "name": b.name, "description": b.description, "contact": b.contact,
+            "forward_address": b.forward_address, "reply_template": b.reply_template,
+            "active": b.active}  # fmt: skip
 
 
 def _triage_out(number: int, t: TicketTriage | None) -> dict[str, Any]:
     if t is None:
         return {"ticket": number, "category": None, "predicted_category": None, "confidence": None,
                 "in_scope_score": None, "alternatives": [], "routed": False, "routed_team_id": None,
-                "misdirected": False, "brand_guess": None, "model_id": None, "triaged_at": None,
+                "misdirected": False, "brand_guess": None, "redirected_to": None, "model_id": None, "triaged_at": None,
                 "corrected_by": None, "corrected_at": None}  # fmt: skip
     return {
         "ticket": number,
@@ -151,6 +243,7 @@ def _triage_out(number: int, t: TicketTriage | None) -> dict[str, Any]:
         "routed_team_id": t.routed_team.public_id if t.routed_team else None,
         "misdirected": t.misdirected,
         "brand_guess": t.brand_guess.name if t.brand_guess else None,
+        "redirected_to": t.redirected_to.name if t.redirected_to else None,
         "model_id": t.model.public_id if t.model else None,
         "triaged_at": t.triaged_at,
         "corrected_by": t.corrected_by.public_id if t.corrected_by else None,
@@ -174,7 +267,15 @@ def _page(qs: Any, cursor: str | None, limit: int) -> dict[str, Any]:
     if cursor:
         (last_id,) = decode_cursor(cursor, (int,))
         qs = qs.filter(id__lt=last_id)
-    qs = qs.select_related("predicted_category", "routed_team", "model", "corrected_by")
+    qs = qs.select_related(
+        "category",
+        "predicted_category",
+        "routed_team",
+        "brand_guess",
+        "redirected_to",
+        "model",
+        "corrected_by",
+    )
     rows, more = split_page(list(qs[: limit + 1]), limit)
     return {
         "items": [_triage_out(t.ticket.number, t) for t in rows],
@@ -200,8 +301,71 @@ def add_category(request: HttpRequest, payload: CategoryIn) -> Status:
         team=team,
         default_priority=payload.default_priority,
         description=payload.description,
+        articles=[a.model_dump() for a in payload.articles],
     )
     return Status(201, _category_out(category))
+
+
+@router.patch(
+    "/categories/{category_id}", response=responses({200: CategoryOut}), summary="Change a category"
+)
+def change_category(
+    request: HttpRequest, category_id: PublicIdPath, payload: CategoryPatch
+) -> dict[str, Any]:
+    """Admins only. Send only the fields to change; ``team_id: null`` takes the team away."""
+    me = viewer(request)
+    require_admin(me)
+    category = categories_for(me).filter(public_id=category_id).first()
+    if category is None:
+        raise NotFound("No such category.")
+    changes: dict[str, Any] = {}
+    for name in payload.model_fields_set:
+        value = getattr(payload, name)
+        if name == "team_id":
+            changes["team"] = team_ref(me, value)
+        elif name == "articles":
+            if value is None:
+                raise ValidationFailed(
+                    "Send a list, empty to remove every article.", fields={"articles": "null"}
+                )
+            changes["articles"] = [a.model_dump() for a in value]
+        elif value is None:
+            raise ValidationFailed("This field cannot be null.", fields={name: "null"})
+        else:
+            changes[name] = value
+    return _category_out(update_category(actor=me, category=category, **changes))
+
+
+@router.get(
+    "/sister-brands", response=responses({200: list[BrandOut]}), summary="List sister brands and partners"
+)
+def list_brands(request: HttpRequest) -> list[dict[str, Any]]:
+    """Agents; where misdirected customers may have meant to write, switched off ones included."""
+    return [_brand_out(b) for b in brands_for(viewer(request))[:1000]]
+
+
+@router.post("/sister-brands", response=responses({201: BrandOut}), summary="Add a sister brand or partner")
+def add_brand(request: HttpRequest, payload: BrandIn) -> Status:
+    """Admins only. ``reply_template`` may use {brand}, {contact} and {customer}."""
+    brand = create_sister_brand(actor=viewer(request), **payload.model_dump())
+    return Status(201, _brand_out(brand))
+
+
+@router.patch(
+    "/sister-brands/{brand_id}", response=responses({200: BrandOut}), summary="Change a sister brand"
+)
+def change_brand(request: HttpRequest, brand_id: PublicIdPath, payload: BrandPatch) -> dict[str, Any]:
+    """Admins only. Send only the fields to change."""
+    me = viewer(request)
+    require_admin(me)
+    brand = brands_for(me).filter(public_id=brand_id).first()
+    if brand is None:
+        raise NotFound("No such sister brand.")
+    changes = {name: getattr(payload, name) for name in payload.model_fields_set}
+    nulls = sorted(name for name, value in changes.items() if value is None)
+    if nulls:
+        raise ValidationFailed("These fields cannot be null.", fields={name: "null" for name in nulls})
+    return _brand_out(update_sister_brand(actor=me, brand=brand, **changes))
 
 
 @router.get(
@@ -212,7 +376,51 @@ def add_category(request: HttpRequest, payload: CategoryIn) -> Status:
 def read_ticket_insight(request: HttpRequest, number: NumberPath) -> dict[str, Any]:
     """Agents who may see the ticket: its predicted category, confidence, alternatives and mood."""
     found = ticket_insight(viewer(request), number)
-    return {**_triage_out(found.ticket.number, found.triage), "sentiment": _sentiment_out(found.sentiment)}
+    category = found.triage.category if found.triage is not None else None
+    return {
+        **_triage_out(found.ticket.number, found.triage),
+        "sentiment": _sentiment_out(found.sentiment),
+        "articles": category.articles if category is not None else [],
+    }
+
+
+@router.post(
+    "/tickets/{number}/not-for-us", response=responses({200: TriageOut}), summary="Say a ticket is not for us"
+)
+def not_for_us(request: HttpRequest, number: NumberPath, payload: NotForUsIn) -> dict[str, Any]:
+    """Full agents. Answers the customer politely (the sister brand's template, or the generic
+    reply without a brand; ``reply: false`` sends nothing), forwards the message to the brand's
+    address when it has one, tags and solves the ticket, and keeps it as an out-of-scope example
+    for the next training. Saying it again changes nothing."""
+    me = viewer(request)
+    require_full_agent(me)
+    ticket = get_ticket(me, number)
+    brand = None
+    if payload.brand_id is not None:
+        brand = brands_for(me).filter(public_id=payload.brand_id).first()
+        if brand is None:
+            raise ValidationFailed("No such sister brand.", fields={"brand_id": "not found"})
+    triage = mark_not_for_us(ticket, actor=me, brand=brand, reply=payload.reply)
+    return _triage_out(ticket.number, triage)
+
+
+@router.get(
+    "/customers/{customer_id}/mood",
+    response=responses({200: CustomerMoodOut}),
+    summary="A customer's sentiment and whether offers are welcome",
+)
+def read_customer_mood(
+    request: HttpRequest, customer_id: PublicIdPath, days: MoodDays = 30
+) -> dict[str, Any]:
+    """Agents who may see the customer: how their messages read over ``days`` days (on tickets
+    the caller sees), and the empathy gate every rule that makes offers must pass."""
+    mood = customer_mood(viewer(request), customer_id, days=days)
+    return {
+        "customer_id": mood.customer.public_id,
+        "days": days,
+        "sentiment": _sentiment_out(mood.sentiment),
+        "offers": {"allowed": mood.gate.allowed, "reasons": mood.gate.reasons},
+    }
 
 
 @router.post(
@@ -251,20 +459,39 @@ def read_misdirected(
 def list_models(request: HttpRequest) -> list[dict[str, Any]]:
     """Admins only; newest first, with their held-out scores and training progress."""
     rows: list[TriageModel] = list(models_for(viewer(request))[:100])
-    return [
-        {
-            "id": m.public_id,
-            "backend": m.backend,
-            "version": m.version,
-            "state": m.state,
-            "progress": m.progress,
-            "trained_at": m.trained_at,
-            "labels": m.labels,
-            "metrics": m.metrics,
-            "in_scope_threshold": m.in_scope_threshold,
-        }
-        for m in rows
-    ]
+    return [_model_out(m) for m in rows]
+
+
+@router.post("/models", response=responses({202: ModelOut}), summary="Train a new triage model")
+def train(request: HttpRequest, payload: TrainIn) -> Status:
+    """Admins only. Queues a training run in the worker on agents' decisions on solved tickets;
+    202 with the new model row, whose ``progress`` and ``state`` show how it goes. The model
+    replaces the active one only if it scores at least as well on held-out data."""
+    row = request_training(actor=viewer(request), backend=payload.backend)
+    return Status(202, _model_out(row))
+
+
+@router.get("/models/{model_id}", response=responses({200: ModelOut}), summary="One triage model")
+def read_model(request: HttpRequest, model_id: PublicIdPath) -> dict[str, Any]:
+    """Admins only."""
+    row = models_for(viewer(request)).filter(public_id=model_id).first()
+    if row is None:
+        raise NotFound("No such model.")
+    return _model_out(row)
+
+
+def _model_out(m: TriageModel) -> dict[str, Any]:
+    return {
+        "id": m.public_id,
+        "backend": m.backend,
+        "version": m.version,
+        "state": m.state,
+        "progress": m.progress,
+        "trained_at": m.trained_at,
+        "labels": m.labels,
+        "metrics": m.metrics,
+        "in_scope_threshold": m.in_scope_threshold,
+    }
 
 
 # --- emerging issues ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from regulars.insights.models import (
     Category,
     EmergingAlert,
     MessageInsight,
+    MisdirectedForward,
     SisterBrand,
     TicketTriage,
     TrendCount,
@@ -46,6 +47,12 @@ class SisterBrandAdmin(ReadOnlyAdmin):
 @admin.register(TicketTriage)
 class TicketTriageAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "category", "confidence", "routed", "misdirected", "corrected_by")
+
+
+@admin.register(MisdirectedForward)
+class MisdirectedForwardAdmin(ReadOnlyAdmin):
+    list_display = ("ticket", "brand", "to_address", "created_at", "sent_at", "tries", "error")
+    raw_id_fields = ("ticket",)
 
 
 @admin.register(MessageInsight)

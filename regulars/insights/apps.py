@@ -11,7 +11,10 @@ class InsightsConfig(AppConfig):
         from regulars.core.scheduling import register_periodic
         from regulars.insights import tasks
         from regulars.insights.emerging import on_alert_opened
+        from regulars.insights.misdirected import on_forward_queued
+        from regulars.insights.priority import evidence
         from regulars.insights.services import on_message_created, on_ticket_created
+        from regulars.sla.priority.evidence import register
 
         # tickets never imports insights: triage and sentiment react to what tickets announce,
         # in the worker, so a request never waits for a model.
@@ -20,5 +23,9 @@ class InsightsConfig(AppConfig):
         # Emerging issues: the handlers above also count each customer message into its hour;
         # detection reads those counters on a schedule, and mails subscribers in the worker.
         subscribe("insights.alert_opened", on_alert_opened, background=True)
+        subscribe("insights.forward_queued", on_forward_queued, background=True)
         register_periodic("insights.detect_emerging", "*/10 * * * *", tasks.detect_emerging_issues)
         register_periodic("insights.prune_trends", "17 3 * * *", tasks.prune_trend_counters)
+        register_periodic("insights.retry_forwards", "*/10 * * * *", tasks.retry_misdirected_forwards)
+        # The priority policy weighs the ticket's category and the customer's urgent words.
+        register("insights", evidence)

@@ -47,6 +47,9 @@ class Category(TimeStampedModel):
     description = models.TextField(blank=True)
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     default_priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    # Knowledge articles that usually answer this kind of request, shown to the agent with the
+    # prediction: a list of {"title": ..., "url": ...}, checked by services.check_articles.
+    articles = models.JSONField(default=list, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -68,6 +71,15 @@ class TriageSettings(models.Model):
 
     route_threshold = models.FloatField(default=0.6)
     in_scope_threshold = models.FloatField(null=True, blank=True)
+    # Sent to a customer whose message is not for us when no sister brand fits.
+    misdirected_reply = models.TextField(
+        blank=True,
+        default=(
+            "Thank you for your message. It looks like it reached us by mistake: we could not "
+            "find anything of ours it is about. If we are wrong, just reply and a person will "
+            "pick it up."
+        ),
+    )
 
     class Meta:
         verbose_name_plural = "triage settings"
@@ -183,6 +195,12 @@ class TicketTriage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     corrected_at = models.DateTimeField(null=True, blank=True)
+    # An agent confirmed "not for us" (``corrected_by`` set, ``misdirected`` true, no category):
+    # the ticket is an out-of-scope example at the next training. ``redirected_to`` is the sister
+    # brand the customer was pointed to, if any.
+    redirected_to = models.ForeignKey(
+        SisterBrand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name_plural = "ticket triage"
@@ -411,3 +429,31 @@ class AlertNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} -> {self.user_id} ({self.reason})"
+
+
+class MisdirectedForward(models.Model):
+    """The outbox of misdirected messages forwarded to a sister brand or partner: written in the
+    transaction where the agent said "not for us", then mailed by a background task.
+
+    Invariants: one row per ticket (a ticket is forwarded once). ``sent_at`` is set after the mail
+    went out; a failed send keeps ``error`` and is retried on a schedule, at most ``MAX_TRIES``
+    times, so an accepted forward is never lost silently.
+    """
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="+")
+    brand = models.ForeignKey(SisterBrand, null=True, on_delete=models.SET_NULL, related_name="+")
+    to_address = models.EmailField()
+    subject = models.CharField(max_length=250)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    MAX_TRIES = 5
+
+    class Meta:
+        indexes = [models.Index(fields=["sent_at", "id"], name="insights_forward_unsent")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} -> {self.to_address}"

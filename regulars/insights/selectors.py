@@ -12,16 +12,18 @@ from django.utils import timezone
 from regulars.accounts.models import Role, User
 from regulars.core.errors import Forbidden, NotFound
 from regulars.customers.models import Customer
+from regulars.customers.selectors import get_customer
 from regulars.insights.models import (
     AlertMessage,
     AlertSubscription,
     Category,
     EmergingAlert,
     MessageInsight,
+    SisterBrand,
     TicketTriage,
     TriageModel,
 )
-from regulars.tickets.models import UNSOLVED_CATEGORIES, Ticket
+from regulars.tickets.models import UNSOLVED_CATEGORIES, SatisfactionRating, Ticket
 from regulars.tickets.selectors import get_ticket, visible_tickets
 
 
@@ -38,6 +40,11 @@ def _require_admin(viewer: User) -> None:
 def categories_for(viewer: User) -> QuerySet[Category]:
     _require_agent(viewer)
     return Category.objects.select_related("team").order_by("name")
+
+
+def brands_for(viewer: User) -> QuerySet[SisterBrand]:
+    _require_agent(viewer)
+    return SisterBrand.objects.all()
 
 
 def models_for(viewer: User) -> QuerySet[TriageModel]:
@@ -107,6 +114,65 @@ def customer_sentiment(viewer: User, customer: Customer, *, days: int = 30) -> S
         customer=customer, created_at__gte=since, ticket__in=visible_tickets(viewer)
     )
     return summarise(list(rows))
+
+
+# --- the empathy gate (F18) ---------------------------------------------------------------------
+
+UPSET_WINDOW_DAYS = 14
+STRONGLY_NEGATIVE = -0.5
+UPSET_SIGNALS = ("legal", "cancellation", "outage")
+LOW_RATING = 2
+
+
+@dataclass(frozen=True)
+class OfferGate:
+    allowed: bool
+    reasons: list[str]
+
+
+def offer_gate(customer: Customer, *, now: dt.datetime | None = None) -> OfferGate:
+    """May a rule make this customer an offer (an upgrade, a check-in with a proposal) now?
+
+    No, while they are upset: their latest message in the last two weeks reads negative, any
+    message then was strongly negative or threatened to leave or take legal steps or reported an
+    outage, or they rated a ticket 1 or 2 in the last month. Every rule that makes offers calls
+    this first (PRODUCT.md F18: offers only when they fit). It takes no viewer because automation
+    calls it; transports show it only to agents (``customer_mood``).
+    """
+    moment = now or timezone.now()
+    since = moment - dt.timedelta(days=UPSET_WINDOW_DAYS)
+    recent = list(
+        MessageInsight.objects.filter(customer=customer, created_at__gte=since, created_at__lte=moment)
+        .order_by("created_at", "id")
+        .only("sentiment", "compound", "signals", "created_at")
+    )
+    reasons = []
+    if recent and recent[-1].sentiment == "negative":
+        reasons.append("their latest message reads negative")
+    if any(i.compound <= STRONGLY_NEGATIVE for i in recent):
+        reasons.append(f"a strongly negative message in the last {UPSET_WINDOW_DAYS} days")
+    kinds = sorted({str(s).split(":", 1)[0] for i in recent for s in i.signals} & set(UPSET_SIGNALS))
+    reasons += [f"they wrote of {kind} in the last {UPSET_WINDOW_DAYS} days" for kind in kinds]
+    low = SatisfactionRating.objects.filter(
+        customer=customer, score__lte=LOW_RATING, updated_at__gte=moment - dt.timedelta(days=30)
+    )
+    if low.exists():
+        reasons.append("they rated a ticket 1 or 2 in the last 30 days")
+    return OfferGate(allowed=not reasons, reasons=reasons)
+
+
+@dataclass
+class CustomerMood:
+    customer: Customer
+    sentiment: SentimentSummary
+    gate: OfferGate
+
+
+def customer_mood(viewer: User, public_id: str, *, days: int = 30) -> CustomerMood:
+    """Agents: a customer's sentiment over ``days`` days (on tickets they see) and the offer gate."""
+    _require_agent(viewer)
+    customer = get_customer(viewer, public_id)
+    return CustomerMood(customer, customer_sentiment(viewer, customer, days=days), offer_gate(customer))
 
 
 @dataclass

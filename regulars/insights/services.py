@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -30,7 +31,15 @@ from regulars.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from regulars.customers.models import Customer
 from regulars.customers.services import create_customer, find_customer_by_identity
 from regulars.insights import signals
-from regulars.insights.backends import Backend, dumps, loads, make_backend, rank, validation_split
+from regulars.insights.backends import (
+    OUT_OF_SCOPE,
+    Backend,
+    dumps,
+    loads,
+    make_backend,
+    rank,
+    validation_split,
+)
 from regulars.insights.emerging import record_trends
 from regulars.insights.keywords import keyword_keys
 from regulars.insights.models import (
@@ -45,6 +54,7 @@ from regulars.insights.models import (
     TriageModel,
     TriageSettings,
 )
+from regulars.sla.priority.services import assess_ticket
 from regulars.tickets.models import (
     UNSOLVED_CATEGORIES,
     Message,
@@ -64,6 +74,7 @@ MIN_EXAMPLES = 10
 # The share of correctly classified held-out requests allowed to fall below the in-scope
 # threshold when a model chooses it on real traffic (which has no labelled out-of-scope examples).
 IN_SCOPE_FALSE_ALARM_RATE = 0.05
+_URL = re.compile(r"^https?://[^\s<>\"]+$")
 
 
 def get_settings() -> TriageSettings:
@@ -102,6 +113,43 @@ def update_settings(
     return found
 
 
+MAX_ARTICLES = 10
+
+
+def check_articles(articles: Any) -> list[dict[str, str]]:
+    """A category's knowledge articles as stored: at most ten {"title", "url"} with an http(s) URL."""
+    if not isinstance(articles, list) or len(articles) > MAX_ARTICLES:
+        raise ValidationFailed(
+            f"Articles are a list of at most {MAX_ARTICLES} entries.", fields={"articles": "invalid"}
+        )
+    checked = []
+    for index, entry in enumerate(articles):
+        title = str(entry.get("title", "")).strip() if isinstance(entry, dict) else ""
+        url = str(entry.get("url", "")).strip() if isinstance(entry, dict) else ""
+        if not title or len(title) > 200 or "\x00" in title:
+            raise ValidationFailed("An article needs a title of at most 200 characters.",
+                                   fields={f"articles[{index}].title": "invalid"})  # fmt: skip
+        if not _URL.match(url) or len(url) > 500:
+            raise ValidationFailed("An article's URL starts with http:// or https://.",
+                                   fields={f"articles[{index}].url": "invalid"})  # fmt: skip
+        checked.append({"title": title, "url": url})
+    return checked
+
+
+def _check_category_name(name: str, *, other_than: int | None = None) -> str:
+    name = name.strip()
+    if not name or len(name) > 100 or "\x00" in name:
+        raise ValidationFailed(
+            "A category needs a name of at most 100 characters.", fields={"name": "invalid"}
+        )
+    clash = Category.objects.filter(name__iexact=name)
+    if other_than is not None:
+        clash = clash.exclude(pk=other_than)
+    if clash.exists():
+        raise Conflict(f"There is already a category called {name}.", code="category_exists")
+    return name
+
+
 @transaction.atomic
 def create_category(
     *,
@@ -110,36 +158,52 @@ def create_category(
     team: Team | None = None,
     default_priority: str = Priority.NORMAL,
     description: str = "",
+    articles: Sequence[dict[str, str]] = (),
 ) -> Category:
     _require_admin(actor)
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ValidationFailed(
-            "A category needs a name of at most 100 characters.", fields={"name": "invalid"}
-        )
+    name = _check_category_name(name)
     if default_priority not in Priority.values:
         raise ValidationFailed("Unknown priority.", fields={"default_priority": "invalid"})
-    if Category.objects.filter(name__iexact=name).exists():
-        raise Conflict(f"There is already a category called {name}.", code="category_exists")
     category = Category.objects.create(
-        name=name, team=team, default_priority=default_priority, description=description
+        name=name,
+        team=team,
+        default_priority=default_priority,
+        description=description,
+        articles=check_articles(list(articles)),
     )
     record_audit(actor, "insights.category_created", "category", category.public_id, name=name)
     return category
 
 
+_CATEGORY_FIELDS = ("name", "description", "team", "default_priority", "articles", "active")
+
+
 @transaction.atomic
-def create_sister_brand(
-    *, actor: User, name: str, description: str, contact: str = "", forward_address: str = ""
-) -> SisterBrand:
+def update_category(*, actor: User, category: Category, **changes: Any) -> Category:
+    """Change what admins set on a category. A renamed category keeps its tickets and training
+    data (labels are read from the row at training time)."""
     _require_admin(actor)
-    if not name.strip() or not description.strip():
-        raise ValidationFailed("A sister brand needs a name and a description.")
-    brand = SisterBrand.objects.create(
-        name=name.strip(), description=description, contact=contact, forward_address=forward_address
-    )
-    record_audit(actor, "insights.brand_created", "sister_brand", brand.public_id, name=brand.name)
-    return brand
+    unknown = set(changes) - set(_CATEGORY_FIELDS)
+    if unknown:
+        raise ValidationFailed("Unknown field.", fields={name: "unknown" for name in sorted(unknown)})
+    category = Category.objects.select_for_update().get(pk=category.pk)
+    if "name" in changes:
+        changes["name"] = _check_category_name(str(changes["name"]), other_than=category.pk)
+    if "default_priority" in changes and changes["default_priority"] not in Priority.values:
+        raise ValidationFailed("Unknown priority.", fields={"default_priority": "invalid"})
+    if "articles" in changes:
+        changes["articles"] = check_articles(changes["articles"])
+    old = {name: _plain(getattr(category, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(category, name, value)
+    category.save()
+    new = {name: _plain(getattr(category, name)) for name in changes}
+    record_audit(actor, "insights.category_changed", "category", category.public_id, old=old, new=new)
+    return category
+
+
+def _plain(value: Any) -> Any:
+    return value.name if isinstance(value, Team) else value
 
 
 # --- model artefacts ---------------------------------------------------------------------------
@@ -194,15 +258,16 @@ def ticket_text(ticket: Ticket) -> str:
 
 
 def training_examples() -> tuple[list[str], list[str]]:
-    """Agents' category choices on solved tickets: every correction or confirmation an agent made.
+    """Agents' decisions on solved tickets: every category an agent chose or confirmed, and every
+    ticket an agent said was not for us (labelled ``OUT_OF_SCOPE``).
 
     Uncorrected predictions are left out on purpose: learning from its own guesses would only
     make the model surer of its mistakes.
     """
     rows = (
         TicketTriage.objects.filter(
+            Q(category__active=True) | Q(category__isnull=True, misdirected=True),
             corrected_by__isnull=False,
-            category__active=True,
             ticket__status_category__in=(StatusCategory.SOLVED, StatusCategory.CLOSED),
         )
         .select_related("ticket", "category")
@@ -210,9 +275,8 @@ def training_examples() -> tuple[list[str], list[str]]:
     )
     texts, labels = [], []
     for row in rows:
-        assert row.category is not None
         texts.append(ticket_text(row.ticket))
-        labels.append(row.category.name)
+        labels.append(row.category.name if row.category is not None else OUT_OF_SCOPE)
     return texts, labels
 
 
@@ -427,12 +491,15 @@ def correct_category(ticket: Ticket, category: Category, *, actor: User) -> Tick
     old = triage.category.name if triage.category_id and triage.category else None
     triage.category = category
     triage.misdirected = False
+    triage.redirected_to = None
     triage.corrected_by = actor
     triage.corrected_at = timezone.now()
     triage.save()
     record_audit(
         actor, "insights.category_corrected", "ticket", str(ticket.number), old=old, new=category.name
     )
+    # The category's default priority is now an agent's word: the policy weighs it at once.
+    assess_ticket(ticket)
     return triage
 
 
@@ -507,6 +574,9 @@ def on_ticket_created(name: str, payload: dict[str, Any]) -> None:
             # messages are kept as evidence but never make an alert.
             if insight is not None and not message.is_flagged:
                 record_trends(insight, category=triage.category if triage is not None else None)
+        # The priority policy weighs the category and the customer's urgent words; whichever
+        # handler runs last, the ticket ends with the priority that counts both.
+        assess_ticket(ticket)
 
     _guarded(work)
 
@@ -520,6 +590,8 @@ def on_message_created(name: str, payload: dict[str, Any]) -> None:
         insight = record_message_insight(message)
         if insight is not None and not message.is_flagged:
             record_trends(insight)
+        if insight is not None and insight.signals:
+            assess_ticket(message.ticket)
 
     _guarded(work)
 

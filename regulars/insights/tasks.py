@@ -7,6 +7,7 @@ from datetime import datetime
 from django_tasks import task
 
 from regulars.insights.emerging import detect, prune
+from regulars.insights.misdirected import deliver_forwards
 from regulars.insights.models import TriageModel
 from regulars.insights.services import train_model
 
@@ -33,3 +34,9 @@ def detect_emerging_issues(slot: str) -> dict[str, int]:
 def prune_trend_counters(slot: str) -> int:
     """Daily: forget hourly counters older than anything detection reads."""
     return prune(datetime.fromisoformat(slot))
+
+
+@task()
+def retry_misdirected_forwards(slot: str) -> int:
+    """Every ten minutes: mail forwards whose first try failed (at most MAX_TRIES times)."""
+    return deliver_forwards(now=datetime.fromisoformat(slot))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from regulars.insights.misdirected import create_sister_brand
 from regulars.insights.models import TicketTriage
 from regulars.insights.selectors import misdirected_queue, triage_queue
-from regulars.insights.services import correct_category, create_sister_brand, update_settings
+from regulars.insights.services import correct_category, update_settings
 
 from .conftest import open_and_triage
 

@@ -15,9 +15,11 @@ from django.utils import timezone
 from regulars.accounts.models import User
 from regulars.accounts.services import record_audit
 from regulars.core.errors import Forbidden, ValidationFailed
+from regulars.sla.priority.evidence import gather
 from regulars.sla.priority.models import PriorityAssessment, PriorityPolicy, Severity, SeverityRule
 from regulars.sla.priority.rules import (
     SEVERITIES,
+    URGENCIES,
     Factors,
     SeveritySource,
     apply_value_modifier,
@@ -60,12 +62,17 @@ def evaluate(
         if rule.matches(ticket.ticket_type, tags, fields)
     ]
     sources += [SeveritySource(sev, f'word "{phrase}"') for phrase, sev in _words_found(ticket, policy)]
+    evidence = gather(ticket)
+    sources += evidence.severity
     sources.sort(key=lambda s: -SEVERITIES.index(s.severity))
     severity = strongest(sources)
 
     window = policy.impact_window_hours
     impact, customers, impact_because = _impact(ticket, tags, fields, policy, now)
     urgency, urgency_because = _stated_urgency(tags, fields, policy)
+    if urgency_because == "not stated" and evidence.urgency:
+        # Nothing stated outright: what the customer's words show counts, the strongest first.
+        urgency, urgency_because = max(evidence.urgency, key=lambda pair: URGENCIES.index(pair[0]))
 
     table = policy.scoring_table or {}
     base = (
