@@ -74,6 +74,10 @@ MIN_EXAMPLES = 10
 # The share of correctly classified held-out requests allowed to fall below the in-scope
 # threshold when a model chooses it on real traffic (which has no labelled out-of-scope examples).
 IN_SCOPE_FALSE_ALARM_RATE = 0.05
+# ...but never above this: a model that is sure of every held-out example (few, tidy categories)
+# would otherwise put the cut at 1.0 and send any message it is merely very sure of to the
+# misdirected queue.
+IN_SCOPE_THRESHOLD_CAP = 0.9
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
 
 
@@ -407,7 +411,7 @@ def _in_scope_threshold(backend: Backend, texts: Sequence[str], labels: Sequence
     right = sorted(r.in_scope for r, t in zip(ranked, labels, strict=True) if r.label == t)
     if not right:
         return None
-    return float(right[int(len(right) * IN_SCOPE_FALSE_ALARM_RATE)])
+    return min(float(right[int(len(right) * IN_SCOPE_FALSE_ALARM_RATE)]), IN_SCOPE_THRESHOLD_CAP)
 
 
 # --- triage ------------------------------------------------------------------------------------

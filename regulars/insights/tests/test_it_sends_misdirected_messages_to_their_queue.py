@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from regulars.insights.misdirected import create_sister_brand
 from regulars.insights.models import TicketTriage
 from regulars.insights.selectors import misdirected_queue, triage_queue
-from regulars.insights.services import correct_category, update_settings
+from regulars.insights.services import (
+    IN_SCOPE_THRESHOLD_CAP,
+    _in_scope_threshold,
+    correct_category,
+    update_settings,
+)
 
 from .conftest import open_and_triage
 
@@ -40,3 +47,23 @@ def test_it_takes_a_ticket_off_the_queue_once_an_agent_categorises_it(
     assert [t.ticket for t in misdirected_queue(cast.bob)] == [ticket]
     correct_category(ticket, categories["Login"], actor=cast.bob)
     assert list(misdirected_queue(cast.bob)) == []
+
+
+class SureOfEverything:
+    """Perfectly separated held-out data: every right answer at probability 1."""
+
+    classes = ["Billing", "Login"]
+
+    def predict_proba(self, texts):
+        return np.array([[1.0, 0.0] if "invoice" in t else [0.0, 1.0] for t in texts])
+
+
+def test_a_model_sure_of_everything_does_not_send_every_less_certain_message_away():
+    texts = ["invoice"] * 20 + ["password"] * 20
+    labels = ["Billing"] * 20 + ["Login"] * 20
+    # The 5 % quantile alone would be 1.0: any message scored 0.99 would count as "not for us".
+    assert _in_scope_threshold(SureOfEverything(), texts, labels) == IN_SCOPE_THRESHOLD_CAP
+
+
+def test_the_cut_follows_the_held_out_scores_below_the_cap(trained):
+    assert trained.in_scope_threshold is not None and trained.in_scope_threshold < IN_SCOPE_THRESHOLD_CAP

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from regulars.channels.services import ensure_inbox
 from regulars.demo.builder import BULK_THRESHOLD, DemoDataExists, build
+from regulars.demo.insights import seed as seed_insights
 from regulars.demo.plan import ADMIN_EMAIL, AGENTS, DEMO_INBOX_ADDRESS, DEMO_PASSWORD
 
 
@@ -28,6 +29,10 @@ class Command(BaseCommand):
             "--days", type=int, default=90, help="spread tickets over this many days up to now"
         )
         parser.add_argument("--append", action="store_true", help="add to a database that already has data")
+        parser.add_argument(
+            "--no-insights", action="store_true",
+            help="skip the insight demo (categories, sister brands, a trained triage model)",
+        )  # fmt: skip
         parser.add_argument(
             "--path", choices=["auto", "services", "bulk"], default="auto",
             help="force the service path or the bulk path (default: by size)",
@@ -57,6 +62,9 @@ class Command(BaseCommand):
             outbound_log.setLevel(previous_level)
         # Mail sent to this address through `regulars smtpd` becomes a ticket (README).
         ensure_inbox("Demo support", [DEMO_INBOX_ADDRESS], brand="Regulars demo")
+        # Categories, past decisions and a trained model; benchmark-sized sets (bulk path) skip it.
+        if not options["no_insights"] and not options["append"] and summary.path == "services":
+            seed_insights(say=lambda msg: self.stdout.write(f"  {msg}"))
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ({summary.path} path): {summary.organisations} organisations, "
