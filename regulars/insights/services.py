@@ -225,7 +225,11 @@ def load_model(row: TriageModel) -> Backend:
     key = (row.pk, row.signature)
     if key in _loaded:
         return _loaded[key]
-    data = bytes(row.artefact or b"")
+    # The artefact (tens of MB with a tuned encoder) is read only when it is not loaded yet.
+    stored = row.artefact if "artefact" in row.__dict__ else None
+    if stored is None:
+        stored = TriageModel.objects.filter(pk=row.pk).values_list("artefact", flat=True).first()
+    data = bytes(stored or b"")
     if not data or not row.signature or not hmac.compare_digest(sign(data), row.signature):
         raise Conflict("The model's artefact is not one this install wrote; retrain it.", code="bad_artefact")
     backend = loads(data)
@@ -235,7 +239,7 @@ def load_model(row: TriageModel) -> Backend:
 
 
 def active_model() -> tuple[TriageModel, Backend] | None:
-    row = TriageModel.objects.filter(state=TriageModel.State.ACTIVE).first()
+    row = TriageModel.objects.filter(state=TriageModel.State.ACTIVE).defer("artefact").first()
     if row is None:
         return None
     try:
@@ -510,8 +514,10 @@ def correct_category(ticket: Ticket, category: Category, *, actor: User) -> Tick
 # --- sentiment and urgency ---------------------------------------------------------------------
 
 
-def record_message_insight(message: Message) -> MessageInsight | None:
-    """Score a customer's public message. Safe to run twice (the first row stays)."""
+def record_message_insight(message: Message, *, in_scope: float | None = None) -> MessageInsight | None:
+    """Score a customer's public message. Safe to run twice (the first row stays). ``in_scope``:
+    the score triage just gave the same text (a new ticket's first message), so the model does
+    not read it twice."""
     if message.author_type != Message.AuthorType.CUSTOMER or message.kind != Message.Kind.REPLY:
         return None
     existing = MessageInsight.objects.filter(message=message).first()
@@ -536,8 +542,7 @@ def record_message_insight(message: Message) -> MessageInsight | None:
         text = f"{ticket.subject}\n{text}"
     compound = signals.compound(text)
     found = signals.urgency_signals(text, contact_count=contact_count)
-    in_scope = None
-    model = active_model()
+    model = active_model() if in_scope is None else None
     if model is not None:
         in_scope = round(rank(model[1], [text], k=1)[0].in_scope, 6)
     insight, _ = MessageInsight.objects.get_or_create(
@@ -567,13 +572,28 @@ def _guarded(work: Callable[[], object]) -> None:
         work()
 
 
+def _is_first(message: Message) -> bool:
+    """Whether ``message`` is the ticket's first customer message (the text triage read)."""
+    first = (
+        Message.objects.filter(
+            ticket_id=message.ticket_id, author_type=Message.AuthorType.CUSTOMER, kind=Message.Kind.REPLY
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return first == message.pk
+
+
 def on_ticket_created(name: str, payload: dict[str, Any]) -> None:
     def work() -> None:
         ticket = Ticket.objects.get(pk=payload["ticket_id"])
         triage = triage_ticket(ticket)
         if payload.get("message_id"):
             message = Message.objects.select_related("ticket").get(pk=payload["message_id"])
-            insight = record_message_insight(message)
+            known = triage.in_scope_score if triage is not None else None
+            reuse = known is not None and _is_first(message)
+            insight = record_message_insight(message, in_scope=known if reuse else None)
             # Counted after triage, so the ticket's category is known; a blocked customer's
             # messages are kept as evidence but never make an alert.
             if insight is not None and not message.is_flagged:

@@ -30,7 +30,7 @@ def test_it_trains_on_the_demo_agents_decisions_and_triages_new_mail(django_capt
     assert Category.objects.count() == 12 and SisterBrand.objects.count() == 2
     assert all(c.team is not None and c.articles for c in Category.objects.all())
 
-    texts, labels = training_examples()
+    _texts, labels = training_examples()
     assert set(labels) - {OUT_OF_SCOPE} <= set(Category.objects.values_list("name", flat=True))
     assert labels.count(OUT_OF_SCOPE) == 36
 

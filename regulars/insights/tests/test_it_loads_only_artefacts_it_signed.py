@@ -28,3 +28,15 @@ def test_it_refuses_an_artefact_it_did_not_sign(trained):
     with pytest.raises(Conflict):
         load_model(row)
     assert active_model() is None
+
+
+def test_it_reads_the_artefact_only_when_the_model_is_not_loaded_yet(trained):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection):
+        active_model()
+    with CaptureQueriesContext(connection) as again:
+        row, backend = active_model()
+    assert not any('"artefact"' in q["sql"] for q in again.captured_queries)
+    assert backend.classes == ["Billing", "Delivery", "Login"] and row == trained

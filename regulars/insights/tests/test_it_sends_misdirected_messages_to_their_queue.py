@@ -67,3 +67,18 @@ def test_a_model_sure_of_everything_does_not_send_every_less_certain_message_awa
 
 def test_the_cut_follows_the_held_out_scores_below_the_cap(trained):
     assert trained.in_scope_threshold is not None and trained.in_scope_threshold < IN_SCOPE_THRESHOLD_CAP
+
+
+def test_the_model_reads_a_new_tickets_first_message_once(cast, trained, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from regulars.insights import services
+    from regulars.insights.models import MessageInsight
+
+    with mock.patch.object(services, "rank", wraps=services.rank) as spy:
+        ticket = open_and_triage(
+            django_capture_on_commit_callbacks, cast.carol, "My lawn mower blade snapped"
+        )
+    assert spy.call_count == 1
+    insight = MessageInsight.objects.get(ticket=ticket)
+    assert insight.in_scope_score == TicketTriage.objects.get(ticket=ticket).in_scope_score
