@@ -1,9 +1,11 @@
 """Desk views: the ticket workspace.
 
-One page holds the conversation, the composers, the ticket's properties and the customer
-panel. Small endpoints change one thing each; they answer an htmx request with the re-rendered
-fragment and a plain form post with a redirect back, so every control works without script.
-Every read goes through ``tickets.selectors``; every write through ``tickets.services``.
+One page holds the conversation, the composers, the ticket's properties, the customer panel and
+the Insights panel (category, articles, mood, similar tickets). Small endpoints change one thing
+each; they answer an htmx request with the re-rendered fragment and a plain form post with a
+redirect back, so every control works without script.
+Every read goes through ``tickets.selectors`` (and ``insights.selectors``); every write through
+``tickets.services`` (and ``insights.services``, ``insights.misdirected``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
@@ -21,6 +24,7 @@ from regulars.accounts.models import Role, Team, User
 from regulars.core.errors import DomainError, NotFound
 from regulars.core.models import CustomFieldDefinition
 from regulars.desk.access import agent, agent_required
+from regulars.desk.forms_insights import CategoryForm, NotForUsForm
 from regulars.desk.forms_tickets import (
     AssigneeForm,
     CustomFieldsForm,
@@ -36,16 +40,24 @@ from regulars.desk.forms_tickets import (
     uploads_of,
 )
 from regulars.desk.models import TicketPresence
+from regulars.desk.selectors_insights import insight_panel
 from regulars.desk.selectors_tickets import customer_panel, is_full_agent, others_present
 from regulars.desk.services_presence import note_presence
+from regulars.insights.misdirected import mark_not_for_us
+from regulars.insights.models import Category, SisterBrand
+from regulars.insights.selectors import brands_for, categories_for
+from regulars.insights.services import correct_category
+from regulars.insights.similar import similar_tickets
 from regulars.tickets import services
 from regulars.tickets.attachments import download_response
-from regulars.tickets.models import Message, StatusCategory, Tag, Ticket
+from regulars.tickets.models import UNSOLVED_CATEGORIES, Message, StatusCategory, Tag, Ticket
 from regulars.tickets.selectors import get_attachment, get_ticket, visible_messages
 
 # How often an open ticket page asks for new messages and refreshes presence. Presence older
 # than desk.services_presence.PRESENCE_WINDOW (several polls) is ignored.
 POLL_SECONDS = 5
+# How many similar open and solved tickets the Insights panel lists, each.
+SIMILAR_TICKETS = 5
 
 
 def _ticket_or_404(viewer: User, number: int) -> Ticket:
@@ -118,6 +130,54 @@ def _share_choices(context: dict[str, Any]) -> None:
     context["escalate_form"].fields["assignee"].choices = [("", "The team's queue"), *agents]
 
 
+def _active_categories(viewer: User) -> QuerySet[Category]:
+    return categories_for(viewer).filter(active=True)
+
+
+def _active_brands(viewer: User) -> QuerySet[SisterBrand]:
+    return brands_for(viewer).filter(active=True).order_by("name")
+
+
+def _insights_context(viewer: User, ticket: Ticket, **extra: Any) -> dict[str, Any]:
+    """The Insights panel and, for full agents, its two forms. Light agents see the same facts
+    and no form (the services refuse them anyway)."""
+    insights = insight_panel(viewer, ticket)
+    full = is_full_agent(viewer) and ticket.merged_into_id is None
+    category_form = None
+    if full:
+        triage = insights.triage
+        current = insights.category or (triage.predicted_category if triage is not None else None)
+        categories = _active_categories(viewer)
+        category_form = CategoryForm(
+            categories=categories,
+            initial={"category": current.public_id if current is not None else None},
+            prefix="category",
+        )
+        category_form.show(list(categories))
+    # "Not for us" solves the ticket: offered on open tickets, and on any the model flagged
+    # that is not closed yet, until a person has decided.
+    not_for_us_form = None
+    if (
+        full
+        and ticket.status_category != StatusCategory.CLOSED
+        and not insights.confirmed_not_for_us
+        and (insights.misdirected or ticket.status_category in UNSOLVED_CATEGORIES)
+    ):
+        guess = insights.brand_guess
+        not_for_us_form = NotForUsForm(
+            brands=_active_brands(viewer),
+            initial={"brand": guess.public_id if guess is not None and guess.active else None, "reply": True},
+            prefix="notforus",
+        )
+    return {
+        "ticket": ticket,
+        "insights": insights,
+        "category_form": category_form,
+        "not_for_us_form": not_for_us_form,
+        **extra,
+    }
+
+
 @require_GET
 @agent_required
 def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
@@ -125,6 +185,7 @@ def ticket_view(request: HttpRequest, number: int) -> HttpResponse:
     ticket = _ticket_or_404(viewer, number)
     conversation = _conversation(viewer, ticket)
     context = _properties_context(viewer, ticket)
+    context.update(_insights_context(viewer, ticket))
     context.update(
         {
             "section": "queues",
@@ -346,6 +407,78 @@ def merge(request: HttpRequest, number: int) -> HttpResponse:
     return _back(target)
 
 
+@require_POST
+@agent_required
+def categorise(request: HttpRequest, number: int) -> HttpResponse:
+    """Choose or confirm a ticket's category. Answers htmx with the category part of the Insights
+    panel and, out of band, the properties and badges (the category's priority may apply)."""
+    viewer = agent(request)
+    ticket = _ticket_or_404(viewer, number)
+    form = CategoryForm(request.POST, categories=_active_categories(viewer), prefix="category")
+    notice, error = "", ""
+    if form.is_valid():
+        chosen: Category = form.cleaned_data["category"]
+        try:
+            correct_category(ticket, chosen, actor=viewer)
+            notice = f"Category set to {chosen.name}."
+        except DomainError as exc:
+            error = _refusal(exc)
+    else:
+        error = "Choose one of the active categories."
+    if not request.htmx:  # type: ignore[attr-defined]
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, notice)
+        return _back(ticket, "ticket-insights")
+    fresh = _ticket_or_404(viewer, number)
+    context = _properties_context(viewer, fresh)
+    context.update(_insights_context(viewer, fresh, insight_notice=notice, insight_error=error))
+    return render(request, "desk/partials/insight_category_changed.html", context)
+
+
+@require_POST
+@agent_required
+def not_for_us(request: HttpRequest, number: int) -> HttpResponse:
+    """Say a ticket is not for us: the polite reply (optional), the forward to the sister brand,
+    the tag and the solved status, all in ``insights.misdirected.mark_not_for_us``. A plain post
+    with a redirect, like escalate and merge: the whole page changes."""
+    viewer = agent(request)
+    ticket = _ticket_or_404(viewer, number)
+    form = NotForUsForm(request.POST, brands=_active_brands(viewer), prefix="notforus")
+    if not form.is_valid():
+        messages.error(request, "Choose one of the sister brands, or none.")
+        return _back(ticket, "ticket-insights")
+    brand: SisterBrand | None = form.cleaned_data["brand"]
+    reply: bool = form.cleaned_data["reply"]
+    try:
+        mark_not_for_us(ticket, actor=viewer, brand=brand, reply=reply)
+    except DomainError as exc:
+        messages.error(request, _refusal(exc))
+        return _back(ticket, "ticket-insights")
+    where = f" (meant for {brand.name})" if brand is not None else ""
+    told = "the customer got the polite reply" if reply else "no reply was sent"
+    messages.success(request, f"Marked not for us{where}: {told} and the ticket is solved.")
+    return _back(ticket)
+
+
+@require_GET
+@agent_required
+def similar(request: HttpRequest, number: int) -> HttpResponse:
+    """Similar open and solved tickets. Loaded by the panel after the page (htmx), because the
+    search behind it costs more than the rest of the page; without script, a page of its own."""
+    viewer = agent(request)
+    ticket = _ticket_or_404(viewer, number)
+    try:
+        found = similar_tickets(viewer, number, limit=SIMILAR_TICKETS)
+    except NotFound:
+        raise Http404("No such ticket.") from None
+    context = {"ticket": ticket, "similar": found, "section": "queues"}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "desk/partials/similar_tickets.html", context)
+    return render(request, "desk/ticket_similar.html", context)
+
+
 @require_GET
 @agent_required
 def attachment(request: HttpRequest, public_id: str) -> FileResponse:
@@ -370,6 +503,9 @@ urlpatterns: list[URLPattern] = [
     path("tickets/<int:number>/note/", post_note, name="ticket_note"),
     path("tickets/<int:number>/escalate/", escalate, name="ticket_escalate"),
     path("tickets/<int:number>/merge/", merge, name="ticket_merge"),
+    path("tickets/<int:number>/category/", categorise, name="ticket_category"),
+    path("tickets/<int:number>/not-for-us/", not_for_us, name="ticket_not_for_us"),
+    path("tickets/<int:number>/similar/", similar, name="ticket_similar"),
     *[_property(what) for what in _SAVED],
     path("attachments/<str:public_id>/", attachment, name="attachment"),
 ]
