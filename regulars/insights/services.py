@@ -572,6 +572,14 @@ def _guarded(work: Callable[[], object]) -> None:
         work()
 
 
+def _reassess_if_evidence(ticket: Ticket) -> None:
+    from regulars.insights.priority import evidence
+
+    found = evidence(ticket)
+    if found.severity or found.urgency:
+        assess_ticket(ticket)
+
+
 def _is_first(message: Message) -> bool:
     """Whether ``message`` is the ticket's first customer message (the text triage read)."""
     first = (
@@ -598,9 +606,10 @@ def on_ticket_created(name: str, payload: dict[str, Any]) -> None:
             # messages are kept as evidence but never make an alert.
             if insight is not None and not message.is_flagged:
                 record_trends(insight, category=triage.category if triage is not None else None)
-        # The priority policy weighs the category and the customer's urgent words; whichever
-        # handler runs last, the ticket ends with the priority that counts both.
-        assess_ticket(ticket)
+        # The priority policy weighs the category and the customer's urgent words. It assesses
+        # every new ticket in its own handler too; whichever runs last, the ticket ends with the
+        # priority that counts both, so it is asked again only when there is something to weigh.
+        _reassess_if_evidence(ticket)
 
     _guarded(work)
 
@@ -615,7 +624,7 @@ def on_message_created(name: str, payload: dict[str, Any]) -> None:
         if insight is not None and not message.is_flagged:
             record_trends(insight)
         if insight is not None and insight.signals:
-            assess_ticket(message.ticket)
+            _reassess_if_evidence(message.ticket)
 
     _guarded(work)
 
