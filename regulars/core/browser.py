@@ -7,6 +7,7 @@ would, so an unlabelled control fails a test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,29 @@ def browser() -> Iterator[Any]:
 def _new_page(browser: Any, live_server: Any, width: int = 1280, height: int = 800) -> Any:
     context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": height})
     context.set_default_timeout(10_000)
-    return context.new_page()
+    page = context.new_page()
+    # Requests sent and not yet answered, so teardown can wait for them (see _close).
+    in_flight: set[Any] = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
+    page.in_flight = in_flight
+    return page
+
+
+def _close(page: Any) -> None:
+    """Close a page once the requests it started have been answered (at most 5 s). A request
+    still being served (similar tickets load after the page, polls every few seconds) keeps a
+    live-server thread in the database, and the test's flush would deadlock with it on
+    PostgreSQL."""
+    from playwright.sync_api import Error
+
+    for _ in range(50):
+        if not page.in_flight:
+            break
+        with contextlib.suppress(Error):
+            page.wait_for_timeout(100)  # lets Playwright deliver the responses' events
+    page.context.close()
 
 
 @pytest.fixture
@@ -41,7 +64,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser context (its own cookies) on the live server."""
     page = _new_page(browser, live_server)
     yield page
-    page.context.close()
+    _close(page)
 
 
 @pytest.fixture
@@ -49,7 +72,7 @@ def second_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A second, independent person at another browser."""
     page = _new_page(browser, live_server)
     yield page
-    page.context.close()
+    _close(page)
 
 
 @pytest.fixture
@@ -57,7 +80,7 @@ def phone_page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A 360 px wide screen."""
     page = _new_page(browser, live_server, width=360, height=740)
     yield page
-    page.context.close()
+    _close(page)
 
 
 def sign_in(page: Any, email: str, password: str) -> None:
