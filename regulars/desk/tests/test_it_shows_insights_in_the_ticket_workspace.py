@@ -16,8 +16,8 @@ from regulars.core.testing import Cast
 from regulars.desk.tests.workspace_data import agent_client, conversation
 from regulars.insights.misdirected import NOT_FOR_US_TAG, create_sister_brand
 from regulars.insights.models import Category, SisterBrand, TicketTriage, TriageModel
-from regulars.insights.services import create_category, train_model, update_settings
-from regulars.insights.tests.conftest import examples, open_and_triage
+from regulars.insights.services import update_settings
+from regulars.insights.tests.conftest import open_and_triage
 from regulars.tickets.models import Message, StatusCategory, Ticket
 from regulars.tickets.services import default_status, open_ticket, post_message, update_ticket
 
@@ -25,23 +25,6 @@ pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 Capture = Callable[..., Any]
-
-
-@pytest.fixture
-def categories(cast: Cast) -> dict[str, Category]:
-    refunds = [{"title": "Refunds, step by step", "url": "https://help.example/refunds"}]
-    return {
-        "Billing": create_category(actor=cast.alice, name="Billing", team=cast.billing, articles=refunds),
-        "Delivery": create_category(actor=cast.alice, name="Delivery", team=cast.support),
-        "Login": create_category(actor=cast.alice, name="Login", team=cast.support),
-    }
-
-
-@pytest.fixture
-def trained(categories: dict[str, Category]) -> TriageModel:
-    row = train_model(examples=examples())
-    assert row.state == TriageModel.State.ACTIVE
-    return row
 
 
 @pytest.fixture

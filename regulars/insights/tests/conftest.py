@@ -41,10 +41,13 @@ def examples(per_topic: int = 20, topics: dict[str, Any] | None = None) -> tuple
     return texts, labels
 
 
+REFUNDS = [{"title": "Refunds, step by step", "url": "https://help.example/refunds"}]
+
+
 @pytest.fixture
 def categories(cast: Cast) -> dict[str, Category]:
     return {
-        "Billing": create_category(actor=cast.alice, name="Billing", team=cast.billing),
+        "Billing": create_category(actor=cast.alice, name="Billing", team=cast.billing, articles=REFUNDS),
         "Delivery": create_category(actor=cast.alice, name="Delivery", team=cast.support),
         "Login": create_category(actor=cast.alice, name="Login", team=cast.support),
     }
