@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regulars.desk.views import customers, queues, tickets
+from regulars.desk.views import alerts, customers, queues, tickets
 
 app_name = "desk"
-urlpatterns = [*queues.urlpatterns, *tickets.urlpatterns, *customers.urlpatterns]
+urlpatterns = [*queues.urlpatterns, *tickets.urlpatterns, *customers.urlpatterns, *alerts.urlpatterns]

@@ -7,7 +7,10 @@ from django.test import Client
 
 from regulars.accounts.models import TicketScope
 from regulars.core.testing import Cast
+from regulars.desk.tests.alert_data import make_alert
 from regulars.desk.tests.workspace_data import agent_client, conversation
+from regulars.insights.models import AlertState
+from regulars.insights.services import subscribe_to_alerts
 from regulars.tickets.attachments import Upload
 from regulars.tickets.models import Attachment, Message
 from regulars.tickets.services import open_ticket
@@ -21,6 +24,8 @@ def _desk_urls(cast: Cast) -> list[tuple[str, str]]:
     assert attachment is not None
     n = ticket.number
     c = cast.carol.public_id
+    alert = make_alert("export empty", state=AlertState.OPEN)
+    subscription, _ = subscribe_to_alerts(actor=cast.bob)
     return [
         ("get", f"/desk/tickets/{n}/"),
         ("get", f"/desk/tickets/{n}/messages/"),
@@ -47,6 +52,11 @@ def _desk_urls(cast: Cast) -> list[tuple[str, str]]:
         ("post", f"/desk/customers/{c}/unblock/"),
         ("get", "/desk/organisations/"),
         ("get", f"/desk/organisations/{cast.acme.public_id}/"),
+        ("get", "/desk/alerts/"),
+        ("get", f"/desk/alerts/{alert.public_id}/"),
+        ("post", f"/desk/alerts/{alert.public_id}/problem/"),
+        ("post", "/desk/alerts/subscriptions/"),
+        ("post", f"/desk/alerts/subscriptions/{subscription.public_id}/delete/"),
     ]
 
 
