@@ -213,9 +213,15 @@ def _page_by_segment(
     rows: list[dict[str, Any]] = []
     for position in range(index, len(values)):
         part = qs.filter(**{column: values[position]}).order_by("-id")
-        if position == index and last_id is not None:
+        if position == index and last_id:  # 0: from the part's newest ticket
             part = part.filter(id__lt=last_id)
         wanted = limit - len(rows)
+        if wanted == 0:
+            # The page filled up exactly at the end of the part before: the next page starts
+            # this part from the top, not below the last id of another part.
+            if part.exists():
+                return rows, encode_cursor([position, 0])
+            continue
         found = list(part.values(*_COLUMNS)[: wanted + 1])
         rows += found[:wanted]
         if len(found) > wanted:

@@ -118,6 +118,19 @@ def test_it_pages_by_cursor_without_gaps_or_repeats(cast: Cast, sort: str) -> No
     assert len(seen) == len(set(seen))
 
 
+def test_it_pages_on_to_the_next_priority_when_a_page_ends_exactly_with_one(cast: Cast) -> None:
+    # A full page of urgent tickets, then newer normal ones: the next page starts the normal part
+    # from its newest ticket, not below the last urgent ticket's id (which would skip them all).
+    urgent = [ticket(cast, f"U{i}", team=cast.support, priority="urgent") for i in range(PAGE_SIZE)]
+    normal = [ticket(cast, f"N{i}", team=cast.support, priority="normal") for i in range(3)]
+    bob = signed_in(cast.bob)
+    first = bob.get("/desk/queues/teams/?sort=priority")
+    assert numbers_on(first) == [t.number for t in reversed(urgent)]
+    second = bob.get(first.context["next_url"])
+    assert numbers_on(second) == [t.number for t in reversed(normal)]
+    assert second.context["next_url"] is None
+
+
 def test_it_answers_a_broken_page_link_with_a_clear_error(cast: Cast) -> None:
     response = signed_in(cast.bob).get("/desk/queues/all/", {"cursor": "not-a-cursor"})
     assert response.status_code == 422
