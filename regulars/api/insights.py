@@ -34,7 +34,7 @@ from regulars.insights.models import (
 )
 from regulars.insights.selectors import (
     SentimentSummary,
-    alert_messages,
+    alert_detail,
     alerts_for,
     brands_for,
     categories_for,
@@ -648,16 +648,7 @@ def read_alert(request: HttpRequest, alert_id: AlertId) -> dict[str, Any]:
     """Agents; the hours it was elevated, and its messages and customers on tickets the caller
     may see (the newest 100)."""
     me = viewer(request)
-    alert = get_alert(me, alert_id)
-    members = alert_messages(me, alert)
-    customers: dict[str, str] = {}
-    for m in members:
-        if m.customer is not None:
-            customers.setdefault(m.customer.public_id, m.customer.name)
-    hours = [
-        {"hour": dt.datetime.fromisoformat(at), "count": int(v[0]), "expected": float(v[1])}
-        for at, v in sorted((alert.buckets or {}).items())
-    ]
+    found = alert_detail(me, get_alert(me, alert_id))
     messages = [
         {
             "message_id": m.message.public_id,
@@ -668,13 +659,13 @@ def read_alert(request: HttpRequest, alert_id: AlertId) -> dict[str, Any]:
             "excerpt": m.message.body_text[:300],
             "created_at": m.message.created_at,
         }
-        for m in members
+        for m in found.messages
     ]
     return {
-        **_alert_out(alert),
-        "hours": hours,
+        **_alert_out(found.alert),
+        "hours": [{"hour": h.at, "count": h.count, "expected": h.expected} for h in found.hours],
         "messages": messages,
-        "customers": [{"id": k, "name": v} for k, v in customers.items()],
+        "customers": [{"id": c.public_id, "name": c.name} for c in found.customers],
     }
 
 

@@ -66,6 +66,7 @@ from regulars.insights.models import (
     TrendDimension,
     TrendSeries,
 )
+from regulars.insights.outbox import deliver
 from regulars.tickets.models import Channel, Ticket, TicketType
 
 logger = logging.getLogger(__name__)
@@ -584,26 +585,10 @@ def _mail(row: AlertNotification) -> None:
 
 def deliver_notifications(alert_id: int | None = None, *, now: dt.datetime | None = None) -> int:
     """Mail unsent notifications (of one alert, or every one due for a retry). Safe to run
-    twice: a row is claimed (``tries`` + 1) before sending and marked sent after."""
-    moment = now or timezone.now()
-    rows = AlertNotification.objects.filter(sent_at__isnull=True, tries__lt=AlertNotification.MAX_TRIES)
+    twice (``outbox.deliver``)."""
+    rows = AlertNotification.objects.select_related("alert", "user")
     rows = rows.filter(alert_id=alert_id) if alert_id is not None else rows
-    sent = 0
-    for row in rows.select_related("alert", "user").order_by("id")[:500]:
-        claimed = AlertNotification.objects.filter(pk=row.pk, sent_at__isnull=True, tries=row.tries).update(
-            tries=F("tries") + 1
-        )
-        if not claimed:
-            continue
-        try:
-            _mail(row)
-        except Exception as exc:
-            logger.exception("could not notify %s of alert %s", row.user_id, row.alert_id)
-            AlertNotification.objects.filter(pk=row.pk).update(error=str(exc)[:500])
-            continue
-        AlertNotification.objects.filter(pk=row.pk).update(sent_at=moment, error="")
-        sent += 1
-    return sent
+    return deliver(rows, _mail, now=now)
 
 
 def retry_notifications(now: dt.datetime) -> int:

@@ -18,7 +18,6 @@ from typing import Any
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from regulars.accounts.models import Role, User
@@ -27,6 +26,7 @@ from regulars.core import events
 from regulars.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from regulars.customers.models import Identity
 from regulars.insights.models import MisdirectedForward, SisterBrand, TicketTriage
+from regulars.insights.outbox import deliver
 from regulars.tickets.models import Message, StatusCategory, Ticket
 from regulars.tickets.selectors import visible_tickets
 from regulars.tickets.services import default_status, post_message, update_ticket
@@ -241,27 +241,15 @@ def mark_not_for_us(
 
 
 def deliver_forwards(forward_id: int | None = None, *, now: dt.datetime | None = None) -> int:
-    """Mail unsent forwards (one, or every one due for a retry). Safe to run twice: a row is
-    claimed (``tries`` + 1) before sending and marked sent after."""
-    moment = now or timezone.now()
-    rows = MisdirectedForward.objects.filter(sent_at__isnull=True, tries__lt=MisdirectedForward.MAX_TRIES)
+    """Mail unsent forwards (one, or every one due for a retry). Safe to run twice
+    (``outbox.deliver``)."""
+    rows = MisdirectedForward.objects.all()
     rows = rows.filter(pk=forward_id) if forward_id is not None else rows
-    sent = 0
-    for row in rows.order_by("id")[:200]:
-        claimed = MisdirectedForward.objects.filter(pk=row.pk, sent_at__isnull=True, tries=row.tries).update(
-            tries=F("tries") + 1
-        )
-        if not claimed:
-            continue
-        try:
-            send_mail(row.subject, row.body, None, [row.to_address], fail_silently=False)
-        except Exception as exc:
-            logger.warning("forwarding misdirected ticket %s failed: %s", row.ticket_id, exc)
-            MisdirectedForward.objects.filter(pk=row.pk).update(error=str(exc)[:500])
-            continue
-        MisdirectedForward.objects.filter(pk=row.pk).update(sent_at=moment, error="")
-        sent += 1
-    return sent
+    return deliver(rows, _send_forward, now=now)
+
+
+def _send_forward(row: MisdirectedForward) -> None:
+    send_mail(row.subject, row.body, None, [row.to_address], fail_silently=False)
 
 
 def on_forward_queued(name: str, payload: dict[str, Any]) -> None:

@@ -399,7 +399,23 @@ class AlertSubscription(models.Model):
         return f"{self.user_id}: {self.dimension or 'all'}:{self.key or '*'}"
 
 
-class AlertNotification(models.Model):
+class MailOutbox(models.Model):
+    """What every outbox row of the engine has: written in the transaction of the change it
+    tells about, mailed after the commit by ``outbox.deliver``. ``sent_at`` is set after the mail
+    went out; a failed send keeps ``error`` and is tried again, at most ``MAX_TRIES`` times."""
+
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+
+    MAX_TRIES = 5
+
+    class Meta:
+        abstract = True
+
+
+class AlertNotification(MailOutbox):
     """The outbox of alert notifications: one row per (alert, person, reason), written in the
     transaction that opened or grew the alert, then mailed by a background handler.
 
@@ -414,12 +430,6 @@ class AlertNotification(models.Model):
     alert = models.ForeignKey(EmergingAlert, on_delete=models.CASCADE, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(max_length=16, choices=Reason.choices, default=Reason.OPENED)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    tries = models.PositiveSmallIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
-
-    MAX_TRIES = 5
 
     class Meta:
         constraints = [
@@ -431,7 +441,7 @@ class AlertNotification(models.Model):
         return f"{self.alert_id} -> {self.user_id} ({self.reason})"
 
 
-class MisdirectedForward(models.Model):
+class MisdirectedForward(MailOutbox):
     """The outbox of misdirected messages forwarded to a sister brand or partner: written in the
     transaction where the agent said "not for us", then mailed by a background task.
 
@@ -445,12 +455,6 @@ class MisdirectedForward(models.Model):
     to_address = models.EmailField()
     subject = models.CharField(max_length=250)
     body = models.TextField()
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    tries = models.PositiveSmallIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
-
-    MAX_TRIES = 5
 
     class Meta:
         indexes = [models.Index(fields=["sent_at", "id"], name="insights_forward_unsent")]

@@ -232,6 +232,37 @@ def alert_messages(viewer: User, alert: EmergingAlert) -> list[AlertMessage]:
     )
 
 
+@dataclass(frozen=True)
+class AlertHour:
+    at: dt.datetime
+    count: int
+    expected: float
+
+
+@dataclass
+class AlertDetail:
+    """One alert as agents read it: its elevated hours, and its messages and customers on
+    tickets the viewer may see (the newest ``MAX_ALERT_MESSAGES_SHOWN``)."""
+
+    alert: EmergingAlert
+    messages: list[AlertMessage]
+    customers: list[Customer]
+    hours: list[AlertHour]
+
+
+def alert_detail(viewer: User, alert: EmergingAlert) -> AlertDetail:
+    members = alert_messages(viewer, alert)
+    customers: dict[str, Customer] = {}
+    for member in members:
+        if member.customer is not None:
+            customers.setdefault(member.customer.public_id, member.customer)
+    hours = [
+        AlertHour(dt.datetime.fromisoformat(at), int(v[0]), float(v[1]))
+        for at, v in sorted((alert.buckets or {}).items())
+    ]
+    return AlertDetail(alert, members, list(customers.values()), hours)
+
+
 def subscriptions_for(viewer: User) -> QuerySet[AlertSubscription]:
     _require_agent(viewer)
     return AlertSubscription.objects.filter(user=viewer).order_by("id")

@@ -9,8 +9,6 @@ are those the viewer may see.
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,14 +21,13 @@ from django.views.decorators.http import require_GET, require_POST
 from regulars.accounts.models import User
 from regulars.api.paging import decode_cursor, encode_cursor
 from regulars.core.errors import DomainError, NotFound, ValidationFailed
-from regulars.customers.models import Customer
 from regulars.desk.access import agent, agent_required
 from regulars.desk.forms_alerts import AlertFilterForm, ProblemForm, SubscribeForm
 from regulars.desk.selectors_tickets import is_full_agent
 from regulars.desk.views.tickets import _refusal
 from regulars.insights.models import AlertState, EmergingAlert
 from regulars.insights.selectors import (
-    alert_messages,
+    alert_detail,
     alerts_for,
     get_alert,
     get_subscription,
@@ -132,39 +129,22 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@dataclass(frozen=True)
-class Hour:
-    at: dt.datetime
-    count: int
-    expected: float
-
-
-def _hours(alert: EmergingAlert) -> list[Hour]:
-    return [
-        Hour(dt.datetime.fromisoformat(at), int(v[0]), float(v[1]))
-        for at, v in sorted((alert.buckets or {}).items())
-    ]
-
-
 @require_GET
 @agent_required
 def alert_view(request: HttpRequest, public_id: str) -> HttpResponse:
     viewer = agent(request)
     alert = _alert_or_404(viewer, public_id)
-    members = alert_messages(viewer, alert)
-    customers: dict[str, Customer] = {}
-    for member in members:
-        if member.customer is not None:
-            customers.setdefault(member.customer.public_id, member.customer)
+    found = alert_detail(viewer, alert)
+    members = found.messages
     problem_visible = bool(_visible_problem_ids(viewer, [alert]))
     # Converting again links latecomers to an open problem ticket; a closed one is replaced.
     existing = alert.problem is not None and alert.problem.status_category != StatusCategory.CLOSED
     context: dict[str, Any] = {
         "section": "alerts",
         "alert": alert,
-        "hours": _hours(alert),
+        "hours": found.hours,
         "members": members,
-        "customers": list(customers.values()),
+        "customers": found.customers,
         "problem_visible": problem_visible,
         "links_to_existing": existing,
         # As convert_alert_to_problem decides: only full agents; a new problem ticket needs a
